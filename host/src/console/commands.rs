@@ -1,0 +1,137 @@
+//! What a console line does: host commands first, then the plugin's commands.
+
+use crate::node::{Consistency, Node, NodeStatus};
+use crate::plugin::{ConsoleAction, ConsoleMode, Outcome};
+use crate::raft::ApplyOutcome;
+
+/// The result of one console line.
+pub(crate) enum Reply {
+    /// Print this.
+    Text(String),
+    /// Leave the console.
+    Quit,
+}
+
+const HOST_HELP: &str = "\
+  help              this list
+  is-leader         whether this node leads, and who does
+  status            role, term, leader, log and applied index, members, plugin
+  exit | quit       leave the console (Ctrl-D works too)";
+
+/// The first lines the console prints.
+pub(crate) fn banner(node: &Node, mode: ConsoleMode) -> String {
+    let mode = match mode {
+        ConsoleMode::Demo => "demo",
+        ConsoleMode::Dev => "dev",
+    };
+    format!("node {} listening on http://{} ({mode} console; type help)", node.id(), node.addr())
+}
+
+/// The plugin's overview (e.g. the seat map) from this node's local state.
+pub(crate) async fn overview(node: &Node, mode: ConsoleMode) -> Option<String> {
+    let front = node.front();
+    let query = front.call(|p| p.overview(mode)).ok()??;
+    let outcome = match node.read(&query, Consistency::Local).await {
+        Ok(result) => Outcome::Finished(result),
+        Err(e) => Outcome::Unavailable(e.to_string()),
+    };
+    front.call(|p| p.render_overview(mode, &outcome)).ok()
+}
+
+/// Executes one line.
+pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> Reply {
+    match line {
+        "" => Reply::Text(String::new()),
+        "exit" | "quit" => Reply::Quit,
+        "help" => Reply::Text(help(node, mode)),
+        "is-leader" => Reply::Text(is_leader(&node.status())),
+        "status" => Reply::Text(status(&node.status())),
+        _ => Reply::Text(plugin_command(node, mode, line).await),
+    }
+}
+
+fn help(node: &Node, mode: ConsoleMode) -> String {
+    let plugin = node.front().call(|p| p.console_help(mode)).unwrap_or_else(|e| format!("  (plugin help unavailable: {e})"));
+    format!("Host commands:\n{HOST_HELP}\nPlugin commands:\n{}", plugin.trim_end())
+}
+
+/// `is-leader`: yes or no, and where the leader is.
+pub(crate) fn is_leader(status: &NodeStatus) -> String {
+    match (status.leader_id, &status.leader_addr) {
+        (Some(leader), _) if leader == status.id => {
+            format!("yes: node {} ({}) is the leader in term {}", status.id, status.addr, status.term)
+        }
+        (Some(leader), addr) => format!(
+            "no: node {} is a {}; the leader is node {leader} at {} (term {})",
+            status.id,
+            status.role,
+            addr.as_deref().unwrap_or("unknown address"),
+            status.term
+        ),
+        (None, _) => format!("no: node {} is a {} and there is no leader right now (term {})", status.id, status.role, status.term),
+    }
+}
+
+fn opt(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// `status`: the node's view, one fact per line.
+pub(crate) fn status(status: &NodeStatus) -> String {
+    let leader = match (status.leader_id, &status.leader_addr) {
+        (Some(id), Some(addr)) => format!("node {id} at {addr}"),
+        (Some(id), None) => format!("node {id}"),
+        (None, _) => "none".to_string(),
+    };
+    let members = |peers: &[crate::node::PeerStatus]| {
+        peers
+            .iter()
+            .map(|p| match p.matched {
+                Some(m) => format!("{}@{} (matched {m})", p.id, p.addr),
+                None => format!("{}@{}", p.id, p.addr),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let plugin = match &status.plugin {
+        Some(p) => format!("{} {} ({}…, installed at {})", p.name, p.version, &p.hash[..12.min(p.hash.len())], p.installed_at),
+        None => "none yet".to_string(),
+    };
+    format!(
+        "node:     {} at {}\nrole:     {}\nterm:     {}\nleader:   {leader}\nlog:      last {}, committed {}, applied {}\nvoters:   {}\nlearners: {}\nplugin:   {plugin}",
+        status.id,
+        status.addr,
+        status.role,
+        status.term,
+        opt(status.last_log_index),
+        opt(status.committed),
+        opt(status.last_applied),
+        members(&status.voters),
+        if status.learners.is_empty() { "none".to_string() } else { members(&status.learners) },
+    )
+}
+
+async fn plugin_command(node: &Node, mode: ConsoleMode, line: &str) -> String {
+    let front = node.front();
+    let action = match front.call(|p| p.console(line, mode)) {
+        Ok(Some(action)) => action,
+        Ok(None) => return format!("unknown command '{line}' (type help)"),
+        Err(e) => return format!("the plugin failed on this line: {e}"),
+    };
+    let outcome = match action {
+        ConsoleAction::Print(text) => return text,
+        ConsoleAction::Read(query) => match node.read(&query, Consistency::Linearizable).await {
+            Ok(result) => Outcome::Finished(result),
+            Err(e) => Outcome::Unavailable(e.to_string()),
+        },
+        ConsoleAction::Write(command) => match node.write_command(command).await {
+            Ok(committed) => match committed.outcome {
+                ApplyOutcome::Applied(answer) => Outcome::Finished(Ok(answer)),
+                ApplyOutcome::Rejected(reason) => Outcome::Finished(Err(reason)),
+                other => Outcome::Unavailable(format!("{other:?}")),
+            },
+            Err(e) => Outcome::Unavailable(e.to_string()),
+        },
+    };
+    front.call(|p| p.console_render(line, mode, &outcome)).unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
+}

@@ -1,0 +1,67 @@
+//! The REPL attached to a node (demo and dev modes).
+//!
+//! Host commands (`help`, `is-leader`, `status`, `exit`) are answered here; every other line is
+//! offered to the plugin's `console` export, which turns it into a read, a write or text. Commit
+//! notices from every node's applies are printed as they happen, with the plugin's overview
+//! (the seat map, for the seat plugin) in demo mode.
+//!
+//! - [`input`]: where lines come from: rustyline on a terminal, plain lines from a pipe.
+//! - [`commands`]: what a line does.
+//! - [`notices`]: the commit notice printer.
+
+mod commands;
+mod input;
+mod notices;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crate::plugin::ConsoleMode;
+use crate::node::Node;
+
+/// Where console text goes: stdout, or rustyline's external printer while a prompt is shown.
+pub(crate) type Printer = Arc<dyn Fn(String) + Send + Sync>;
+
+/// Runs the console on `node` until `exit`, end of input, or `shutdown` resolves.
+///
+/// # Errors
+/// Only if the terminal cannot be set up.
+pub async fn run(
+    node: Node,
+    mode: ConsoleMode,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let prompt = format!("node-{}> ", node.id());
+    let (mut lines, printer) = input::start(prompt)?;
+    println!("{}", commands::banner(&node, mode));
+    match node.wait_for_plugin(Duration::from_secs(5)).await {
+        Ok(_) => {
+            if let Some(view) = commands::overview(&node, mode).await {
+                println!("{view}");
+            }
+        }
+        Err(reason) => println!("{reason}; the console works meanwhile, type help."),
+    }
+    let notice_task = tokio::spawn(notices::print_notices(node.clone(), mode, printer.clone()));
+    tokio::pin!(shutdown);
+    loop {
+        let next = tokio::select! {
+            _ = &mut shutdown => break,
+            next = lines.next() => next,
+        };
+        let Some(line) = next else { break };
+        let reply = commands::execute(&node, mode, line.text.trim()).await;
+        let quit = matches!(reply, commands::Reply::Quit);
+        if let commands::Reply::Text(text) = reply {
+            if !text.is_empty() {
+                println!("{text}");
+            }
+        }
+        line.done();
+        if quit {
+            break;
+        }
+    }
+    notice_task.abort();
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Commit notices: every applied entry on this node, described by the plugin, as it happens.
+
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{commands, Printer};
+use crate::node::Node;
+use crate::plugin::ConsoleMode;
+use crate::raft::state_machine::CommitKind;
+use crate::raft::ApplyOutcome;
+
+/// Prints a notice for each commit until the node stops.
+pub(crate) async fn print_notices(node: Node, mode: ConsoleMode, print: Printer) {
+    let mut events = node.subscribe();
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(RecvError::Lagged(missed)) => {
+                print(format!("({missed} commit notices skipped: the console fell behind)"));
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let head = format!("[commit {} term {}]", event.index, event.term);
+        let (line, redraw) = match &event.kind {
+            CommitKind::Command { command, outcome } => {
+                let result = outcome.command_result();
+                let described = node
+                    .front()
+                    .call(|p| p.describe(command, result.as_ref()))
+                    .unwrap_or_else(|e| format!("(undescribable: {e})"));
+                let line = match outcome {
+                    ApplyOutcome::Failed(reason) => format!("{head} {described} -> failed: {reason}"),
+                    _ => format!("{head} {described}"),
+                };
+                (line, matches!(outcome, ApplyOutcome::Applied(_)))
+            }
+            CommitKind::Plugin(ApplyOutcome::PluginInstalled { name, version, hash }) => {
+                (format!("{head} plugin {name} {version} installed ({}…)", &hash[..12.min(hash.len())]), true)
+            }
+            CommitKind::Plugin(ApplyOutcome::PluginRefused(reason)) => (format!("{head} plugin install refused: {reason}"), false),
+            CommitKind::Plugin(_) => continue,
+            CommitKind::Membership(text) => (format!("{head} membership: {text}"), false),
+            CommitKind::SnapshotInstalled => (format!("{head} state replaced by a snapshot from the leader"), true),
+        };
+        print(line);
+        if redraw && mode == ConsoleMode::Demo {
+            if let Some(view) = commands::overview(&node, mode).await {
+                print(view);
+            }
+        }
+    }
+}

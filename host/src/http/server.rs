@@ -1,0 +1,246 @@
+//! The node's HTTP server: accept loop, routing, and the glue between HTTP and the node.
+//!
+//! # Routes
+//! ```text
+//! GET  /v1/status                 node status (JSON)
+//! POST /v1/raft/{append,vote,pre-vote,snapshot,transfer-leader}   Raft RPC (postcard)
+//! POST /v1/forward/write          a follower's write, served by the leader (postcard)
+//! POST /v1/forward/read-index     a follower's read-index request (postcard)
+//! *    anything else              the plugin's `route`, then a read or write, then `render`
+//! ```
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
+use tokio::net::TcpListener;
+
+use super::problem::problem;
+use crate::node::{Committed, Consistency, Node};
+use crate::plugin::{HttpRequest, HttpResponse, Outcome, RouteAction};
+use crate::raft::network::path;
+use crate::raft::typ::{Snapshot, SnapshotMeta, Vote};
+use crate::raft::{ApplyOutcome, Payload, TypeConfig};
+
+/// Largest public API request body.
+const MAX_API_BODY: usize = 1 << 20;
+/// Largest node-to-node body (snapshots and plugin installs travel whole).
+const MAX_PEER_BODY: usize = 512 << 20;
+
+type Reply = Response<Full<Bytes>>;
+
+/// Accepts connections until `shutdown` resolves. A failing connection ends only itself.
+pub async fn serve(node: Node, listener: TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Usually EMFILE: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "set_nodelay");
+        }
+        let connection_node = node.clone();
+        let stop = node.shutdown_signal();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let node = connection_node.clone();
+                async move { Ok::<_, Infallible>(handle(node, request).await) }
+            });
+            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                result = connection => if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                },
+                _ = stop => {}
+            }
+        });
+    }
+}
+
+async fn handle(node: Node, request: Request<Incoming>) -> Reply {
+    let path = request.uri().path().to_string();
+    if path == "/v1" || path.starts_with("/v1/") {
+        host_route(node, request, &path).await
+    } else {
+        plugin_route(node, request).await
+    }
+}
+
+async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Reply> {
+    match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                Err(problem(StatusCode::PAYLOAD_TOO_LARGE, "body-too-large", "Request body too large", &format!("the limit is {limit} bytes")))
+            } else {
+                Err(problem(StatusCode::BAD_REQUEST, "bad-body", "Unreadable request body", &e.to_string()))
+            }
+        }
+    }
+}
+
+fn postcard_reply<T: serde::Serialize>(value: &T) -> Reply {
+    match postcard::to_stdvec(value) {
+        Ok(bytes) => Response::new(Full::new(Bytes::from(bytes))),
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "encode", "Cannot encode answer", &e.to_string()),
+    }
+}
+
+fn json_reply<T: serde::Serialize>(value: &T) -> Reply {
+    match serde_json::to_vec_pretty(value) {
+        Ok(bytes) => {
+            let mut response = Response::new(Full::new(Bytes::from(bytes)));
+            response
+                .headers_mut()
+                .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+            response
+        }
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "encode", "Cannot encode answer", &e.to_string()),
+    }
+}
+
+/// Decodes a postcard body, runs `f`, encodes its answer. Errors are 4xx/5xx problem replies.
+async fn peer_rpc<Req, Resp, Fut>(request: Request<Incoming>, f: impl FnOnce(Req) -> Fut) -> Reply
+where
+    Req: serde::de::DeserializeOwned,
+    Resp: serde::Serialize,
+    Fut: std::future::Future<Output = Result<Resp, String>>,
+{
+    let body = match read_body(request, MAX_PEER_BODY).await {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let decoded: Req = match postcard::from_bytes(&body) {
+        Ok(decoded) => decoded,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad-rpc", "Undecodable RPC body", &e.to_string()),
+    };
+    match f(decoded).await {
+        Ok(answer) => postcard_reply(&answer),
+        Err(reason) => problem(StatusCode::SERVICE_UNAVAILABLE, "raft-stopped", "Raft is not running", &reason),
+    }
+}
+
+async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply {
+    let method = request.method().clone();
+    let raft = node.inner.raft.clone();
+    match (&method, path) {
+        (&Method::GET, "/v1/status") => json_reply(&node.status()),
+        (&Method::POST, path::APPEND) => {
+            peer_rpc(request, |rpc: AppendEntriesRequest<TypeConfig>| async move {
+                raft.append_entries(rpc).await.map_err(|e| e.to_string())
+            })
+            .await
+        }
+        (&Method::POST, path::VOTE) => {
+            peer_rpc(request, |rpc: VoteRequest<TypeConfig>| async move { raft.vote(rpc).await.map_err(|e| e.to_string()) }).await
+        }
+        (&Method::POST, path::PRE_VOTE) => {
+            peer_rpc(request, |rpc: VoteRequest<TypeConfig>| async move { raft.pre_vote(rpc).await.map_err(|e| e.to_string()) })
+                .await
+        }
+        (&Method::POST, path::SNAPSHOT) => {
+            peer_rpc(request, |(vote, meta, data): (Vote, SnapshotMeta, Vec<u8>)| async move {
+                let snapshot = Snapshot { meta, snapshot: std::io::Cursor::new(data) };
+                raft.install_full_snapshot(vote, snapshot).await.map_err(|e| e.to_string())
+            })
+            .await
+        }
+        (&Method::POST, path::TRANSFER_LEADER) => {
+            peer_rpc(request, |rpc: TransferLeaderRequest<TypeConfig>| async move {
+                raft.handle_transfer_leader(rpc).await.map_err(|e| e.to_string())
+            })
+            .await
+        }
+        (&Method::POST, crate::node::FORWARD_WRITE_PATH) => {
+            peer_rpc(request, |payload: Payload| async move { Ok(node.handle_forwarded_write(payload).await) }).await
+        }
+        (&Method::POST, crate::node::READ_INDEX_PATH) => {
+            peer_rpc(request, |(): ()| async move { Ok(node.handle_read_index().await) }).await
+        }
+        _ => problem(StatusCode::NOT_FOUND, "not-found", "No such host endpoint", &format!("{method} {path}")),
+    }
+}
+
+/// Host-level read consistency, from the query string: `consistency=local` or the default.
+fn consistency_of(query: &str) -> Consistency {
+    let local = query.split('&').any(|pair| pair == "consistency=local");
+    if local {
+        Consistency::Local
+    } else {
+        Consistency::Linearizable
+    }
+}
+
+fn to_reply(response: HttpResponse) -> Reply {
+    let Ok(status) = StatusCode::from_u16(response.status) else {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "plugin-response", "Invalid plugin response", "bad status code");
+    };
+    let mut builder = Response::builder().status(status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name, value);
+    }
+    builder.body(Full::new(Bytes::from(response.body))).unwrap_or_else(|e| {
+        problem(StatusCode::INTERNAL_SERVER_ERROR, "plugin-response", "Invalid plugin response", &e.to_string())
+    })
+}
+
+fn plugin_fault(detail: &str) -> Reply {
+    problem(StatusCode::INTERNAL_SERVER_ERROR, "plugin-fault", "The plugin failed on this request", detail)
+}
+
+async fn plugin_route(node: Node, request: Request<Incoming>) -> Reply {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string())))
+        .collect();
+    let body = match read_body(request, MAX_API_BODY).await {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let request = HttpRequest { method, path, query, headers, body: body.to_vec() };
+    let front = node.front();
+    let action = match front.call(|plugin| plugin.route(&request)) {
+        Ok(action) => action,
+        Err(e) => return plugin_fault(&e.to_string()),
+    };
+    let outcome = match action {
+        RouteAction::Respond(response) => return to_reply(response),
+        RouteAction::Read(query) => match node.read(&query, consistency_of(&request.query)).await {
+            Ok(result) => Outcome::Finished(result),
+            Err(e) => Outcome::Unavailable(e.to_string()),
+        },
+        RouteAction::Write(command) => match node.write_command(command).await {
+            Ok(Committed { outcome: ApplyOutcome::Failed(reason), .. }) => return plugin_fault(&reason),
+            Ok(committed) => match committed.outcome.command_result() {
+                Some(result) => Outcome::Finished(result),
+                None => return plugin_fault(&format!("unexpected outcome {:?}", committed.outcome)),
+            },
+            Err(e) => Outcome::Unavailable(e.to_string()),
+        },
+    };
+    match front.call(|plugin| plugin.render(&request, &outcome)) {
+        Ok(response) => to_reply(response),
+        Err(e) => plugin_fault(&e.to_string()),
+    }
+}

@@ -1,0 +1,311 @@
+//! A node: wires the plugin runtime, the state machine, the log store, Raft, the peer network
+//! and the HTTP server together, and is the embedding API the fronts and tests use.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use std::collections::BTreeMap;
+//! use host::{Consistency, Node, NodeOptions};
+//! use host::plugin::PluginImage;
+//!
+//! let plugin = PluginImage::new(std::fs::read("plugins/seat.wasm")?);
+//! let members = BTreeMap::from([(0, "127.0.0.1:7000".to_string())]);
+//! let node = Node::start(NodeOptions::new(0, members, plugin)).await?;
+//! node.wait_for_plugin(std::time::Duration::from_secs(5)).await?;
+//! let status = node.status();
+//! println!("{} is {}", status.id, status.role);
+//! node.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod front;
+mod status;
+mod write;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use openraft::BasicNode;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+pub use front::{Front, FrontError};
+pub use status::{NodeStatus, PeerStatus, PluginStatus};
+pub use write::{Committed, Consistency, ReadError, WriteError, FORWARD_WRITE_PATH, READ_INDEX_PATH};
+
+use crate::http::client::PeerClient;
+use crate::plugin::{Limits, LoadError, LoadedPlugin, PluginImage, Runtime};
+use crate::raft::log_store::MemLogStore;
+use crate::raft::network::Network;
+use crate::raft::state_machine::Machine;
+use crate::raft::{CommitEvent, Payload, Raft, StateMachine};
+
+/// Raft timing. Shorter timeouts fail over faster but risk needless elections on a busy machine.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Leader heartbeat period.
+    pub heartbeat_ms: u64,
+    /// Lower bound of the randomized election timeout.
+    pub election_min_ms: u64,
+    /// Upper bound of the randomized election timeout.
+    pub election_max_ms: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing { heartbeat_ms: 100, election_min_ms: 500, election_max_ms: 1000 }
+    }
+}
+
+/// Everything needed to start a node.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// This node's id: a key of `members`.
+    pub id: u64,
+    /// The initial cluster: node id to `host:port` (Raft RPC and HTTP API share the port).
+    pub members: BTreeMap<u64, String>,
+    /// Where to listen; defaults to this node's address in `members`.
+    pub listen: Option<SocketAddr>,
+    /// The plugin this node proposes if the cluster has none yet; also serves the fronts
+    /// until the cluster's plugin is known.
+    pub plugin: PluginImage,
+    /// Raft timing.
+    pub timing: Timing,
+    /// How long a write may wait for a leader and a quorum before failing.
+    pub write_timeout: Duration,
+    /// Plugin resource limits.
+    pub limits: Limits,
+}
+
+impl NodeOptions {
+    /// Options with default timing, a 3 s write timeout and default plugin limits.
+    pub fn new(id: u64, members: BTreeMap<u64, String>, plugin: PluginImage) -> Self {
+        NodeOptions {
+            id,
+            members,
+            listen: None,
+            plugin,
+            timing: Timing::default(),
+            write_timeout: Duration::from_secs(3),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// `id` is not among `members`.
+    #[error("node id {id} is not in the cluster (ids: {known})")]
+    UnknownId {
+        /// The id asked for.
+        id: u64,
+        /// The ids that exist.
+        known: String,
+    },
+    /// The address could not be resolved or bound.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// The `--plugin` component was refused.
+    #[error("plugin refused at {0}")]
+    Plugin(#[from] LoadError),
+    /// Raft did not start.
+    #[error("raft: {0}")]
+    Raft(String),
+}
+
+pub(crate) struct NodeInner {
+    pub(crate) id: u64,
+    pub(crate) addr: SocketAddr,
+    pub(crate) raft: Raft,
+    pub(crate) machine: Arc<Machine>,
+    pub(crate) local_plugin: Arc<LoadedPlugin>,
+    pub(crate) peers: PeerClient,
+    pub(crate) write_timeout: Duration,
+    pub(crate) front: Front,
+    shutdown_tx: watch::Sender<bool>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A running node. Cheap to clone; all clones drive the same node.
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<NodeInner>,
+}
+
+/// Milliseconds since the Unix epoch on this machine (the leader's stamp for new entries).
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Resolves `host:port`, preferring IPv4 (so `localhost` means 127.0.0.1, as peers expect).
+pub fn resolve(addr: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let all: Vec<SocketAddr> = addr.to_socket_addrs().map_err(|e| e.to_string())?.collect();
+    all.iter().find(|a| a.is_ipv4()).or(all.first()).copied().ok_or_else(|| "no address".to_string())
+}
+
+impl Node {
+    /// Starts a node: validates the plugin, binds its address, starts Raft and the HTTP server,
+    /// and initializes the cluster from `members` if this node has never been part of one.
+    ///
+    /// # Errors
+    /// [`StartError`] for an unknown id, an address that cannot be bound, or a refused plugin.
+    pub async fn start(options: NodeOptions) -> Result<Node, StartError> {
+        let Some(own_addr) = options.members.get(&options.id) else {
+            let known: Vec<String> = options.members.keys().map(|k| k.to_string()).collect();
+            return Err(StartError::UnknownId { id: options.id, known: known.join(", ") });
+        };
+        let listen = match options.listen {
+            Some(addr) => addr,
+            None => resolve(own_addr).map_err(|reason| StartError::Listen { addr: own_addr.clone(), reason })?,
+        };
+        let runtime = Arc::new(Runtime::new(options.limits)?);
+        let local_plugin = runtime.load(options.plugin.clone())?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| StartError::Listen { addr: listen.to_string(), reason: e.to_string() })?;
+        let addr = listener.local_addr().map_err(|e| StartError::Listen { addr: listen.to_string(), reason: e.to_string() })?;
+
+        let machine = Machine::new(runtime.clone());
+        let peers = PeerClient::new();
+        let config = openraft::Config {
+            cluster_name: "reservoir".into(),
+            heartbeat_interval: options.timing.heartbeat_ms,
+            election_timeout_min: options.timing.election_min_ms,
+            election_timeout_max: options.timing.election_max_ms,
+            install_snapshot_timeout: 10_000,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| StartError::Raft(e.to_string()))?;
+        let raft = Raft::new(
+            options.id,
+            Arc::new(config),
+            Network::new(peers.clone()),
+            MemLogStore::new(),
+            StateMachine::new(machine.clone()),
+        )
+        .await
+        .map_err(|e| StartError::Raft(e.to_string()))?;
+
+        let (shutdown_tx, _) = watch::channel(false);
+        let front = Front::new(runtime.clone(), local_plugin.clone(), machine.clone());
+        let node = Node {
+            inner: Arc::new(NodeInner {
+                id: options.id,
+                addr,
+                raft,
+                machine,
+                local_plugin,
+                peers,
+                write_timeout: options.write_timeout,
+                front,
+                shutdown_tx,
+                tasks: std::sync::Mutex::new(Vec::new()),
+            }),
+        };
+        node.spawn(crate::http::server::serve(node.clone(), listener, node.shutdown_signal()));
+        node.initialize(&options.members).await?;
+        node.spawn(write::bootstrap_plugin(node.clone(), node.shutdown_signal()));
+        Ok(node)
+    }
+
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(task);
+        self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
+    }
+
+    /// Resolves when [`Node::shutdown`] is called.
+    pub fn shutdown_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.shutdown_tx.subscribe();
+        async move {
+            // An error means the sender is gone, i.e. the node is gone: shut down too.
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        }
+    }
+
+    async fn initialize(&self, members: &BTreeMap<u64, String>) -> Result<(), StartError> {
+        let initialized = self.inner.raft.is_initialized().await.map_err(|e| StartError::Raft(e.to_string()))?;
+        if initialized {
+            return Ok(());
+        }
+        let nodes: BTreeMap<u64, BasicNode> =
+            members.iter().map(|(id, addr)| (*id, BasicNode { addr: addr.clone() })).collect();
+        // Every node of a new cluster initializes with the same membership; openraft documents
+        // this as safe. A node that finds the cluster formed gets `NotAllowed`, which is fine.
+        if let Err(e) = self.inner.raft.initialize(nodes).await {
+            tracing::debug!(error = %e, "initialize skipped");
+        }
+        Ok(())
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The address the HTTP server (API and Raft RPC) listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// The plugin-facing front: routes HTTP requests and console lines through the plugin.
+    pub fn front(&self) -> &Front {
+        &self.inner.front
+    }
+
+    /// Subscribes to announcements of every applied entry.
+    pub fn subscribe(&self) -> broadcast::Receiver<CommitEvent> {
+        self.inner.machine.subscribe()
+    }
+
+    /// Replicates a plugin command; see [`Node::write`].
+    ///
+    /// # Errors
+    /// [`WriteError`] when no quorum confirms the entry within the write timeout.
+    pub async fn write_command(&self, command: Vec<u8>) -> Result<Committed, WriteError> {
+        self.write(Payload::Command(command)).await
+    }
+
+    /// Waits until the cluster's plugin has been applied on this node.
+    ///
+    /// # Errors
+    /// The timeout passed first; the text says so.
+    pub async fn wait_for_plugin(&self, timeout: Duration) -> Result<Arc<LoadedPlugin>, String> {
+        let mut rx = self.inner.machine.watch_plugin();
+        let waited = tokio::time::timeout(timeout, async {
+            rx.wait_for(|p| p.is_some()).await.map(|plugin| plugin.clone()).map_err(|_| "node stopped".to_string())
+        })
+        .await;
+        match waited {
+            Ok(Ok(Some(plugin))) => Ok(plugin),
+            Ok(Ok(None)) => Err("plugin vanished".into()),
+            Ok(Err(reason)) => Err(reason),
+            Err(_) => Err(format!("no plugin committed within {timeout:?} (no quorum yet?)")),
+        }
+    }
+
+    /// Stops the HTTP server, Raft and background tasks.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown_tx.send_replace(true);
+        if let Err(e) = self.inner.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in tasks {
+            // Every task watches the shutdown signal; a bounded wait guards against a stuck one.
+            if tokio::time::timeout(Duration::from_secs(2), task).await.is_err() {
+                tracing::warn!("a background task did not stop within 2 s");
+            }
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! The state machine adapter: hands committed entries to the plugin, installs plugins at their
+//! log index, builds and installs snapshots, and announces every commit.
+//!
+//! # Surviving plugin faults
+//! A trap kills a component instance, and its in-memory state with it. So the adapter keeps a
+//! *checkpoint* (the plugin's snapshot bytes) plus the commands applied since; after a fault it
+//! builds a fresh instance, restores the checkpoint and replays those commands. The faulting
+//! command is recorded as [`ApplyOutcome::Failed`] and left out of the replay list. Faults are
+//! deterministic (fuel and memory are counted, not timed), so every replica fails the same
+//! entry and ends in the same state.
+
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures_util::{Stream, StreamExt};
+use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::{EntryPayload, RaftSnapshotBuilder};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
+
+use super::entry::{ApplyOutcome, Envelope, Payload};
+use super::typ::{LogId, Snapshot, SnapshotMeta, StoredMembership};
+use super::{SnapshotData, TypeConfig};
+use crate::plugin::{Fault, Instance, LoadedPlugin, LogContext, PluginImage, Runtime};
+
+/// Commands applied between two automatic checkpoints: bounds the replay after a fault.
+const CHECKPOINT_EVERY: usize = 1024;
+
+/// Format version of [`SnapshotImage`].
+const SNAPSHOT_IMAGE_VERSION: u32 = 1;
+
+/// A committed entry, as announced to consoles and event streams.
+#[derive(Debug, Clone)]
+pub struct CommitEvent {
+    /// Log index of the entry.
+    pub index: u64,
+    /// Term of the leader that appended it.
+    pub term: u64,
+    /// What it was.
+    pub kind: CommitKind,
+}
+
+/// The kinds of committed entries worth announcing.
+#[derive(Debug, Clone)]
+pub enum CommitKind {
+    /// A plugin command and how it ended.
+    Command {
+        /// The command bytes (describe them with the plugin's `describe`).
+        command: Vec<u8>,
+        /// The result.
+        outcome: ApplyOutcome,
+    },
+    /// A plugin install and how it ended.
+    Plugin(ApplyOutcome),
+    /// A membership change; the text lists the voters.
+    Membership(String),
+    /// The whole state was replaced by a snapshot from the leader.
+    SnapshotInstalled,
+}
+
+/// What the host writes into a snapshot besides openraft's metadata.
+#[derive(Serialize, Deserialize)]
+struct SnapshotImage {
+    version: u32,
+    /// The plugin current at the snapshot's last applied entry.
+    plugin: Option<PluginImage>,
+    /// The plugin's own snapshot bytes.
+    state: Vec<u8>,
+}
+
+/// Why a query could not be answered.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// No plugin has been committed to the log yet.
+    #[error("no plugin has been installed in the cluster yet")]
+    NoPlugin,
+    /// The plugin faulted on this query.
+    #[error("{0}")]
+    Fault(#[from] Fault),
+}
+
+/// The live plugin and what it takes to rebuild it after a fault.
+struct Active {
+    plugin: Arc<LoadedPlugin>,
+    instance: Instance,
+    /// Log index of the entry that installed the plugin.
+    installed_at: u64,
+    /// Plugin snapshot bytes the replay starts from (`None`: the plugin's initial state).
+    checkpoint: Option<Vec<u8>>,
+    /// Commands applied successfully or refused since `checkpoint`, in order.
+    replay: Vec<(LogContext, Vec<u8>)>,
+}
+
+impl Active {
+    /// A fresh instance brought to the current state: checkpoint, then the replay list.
+    fn rebuild(&mut self, runtime: &Runtime) -> Result<(), Fault> {
+        let mut instance = runtime.instantiate(&self.plugin)?;
+        if let Some(checkpoint) = &self.checkpoint {
+            instance.restore(checkpoint)?.map_err(|reason| Fault::Trap(format!("restore refused: {reason}")))?;
+        }
+        for (ctx, command) in &self.replay {
+            // Its answer was reported when it first ran; replay only rebuilds the state.
+            let _answer = instance.apply(*ctx, command)?;
+        }
+        self.instance = instance;
+        Ok(())
+    }
+
+    /// Applies one command, rebuilding the instance if it faults.
+    fn apply(&mut self, runtime: &Runtime, ctx: LogContext, command: &[u8]) -> ApplyOutcome {
+        match self.instance.apply(ctx, command) {
+            Ok(result) => {
+                self.replay.push((ctx, command.to_vec()));
+                if self.replay.len() >= CHECKPOINT_EVERY {
+                    self.checkpoint_now();
+                }
+                match result {
+                    Ok(answer) => ApplyOutcome::Applied(answer),
+                    Err(reason) => ApplyOutcome::Rejected(reason),
+                }
+            }
+            Err(fault) => {
+                tracing::warn!(index = ctx.index, %fault, "plugin fault while applying; rebuilding instance");
+                if let Err(again) = self.rebuild(runtime) {
+                    tracing::error!(%again, "rebuilding the plugin instance failed");
+                }
+                ApplyOutcome::Failed(fault.to_string())
+            }
+        }
+    }
+
+    fn checkpoint_now(&mut self) {
+        match self.instance.snapshot() {
+            Ok(bytes) => {
+                self.checkpoint = Some(bytes);
+                self.replay.clear();
+            }
+            // The instance died while snapshotting: rebuild happens on the next call. The replay
+            // list keeps growing, which stays correct, only slower to replay.
+            Err(fault) => tracing::warn!(%fault, "checkpoint failed"),
+        }
+    }
+
+    /// A usable instance: rebuilt first if the last call killed it.
+    fn instance(&mut self, runtime: &Runtime) -> Result<&mut Instance, Fault> {
+        if self.instance.is_dead() {
+            self.rebuild(runtime)?;
+        }
+        Ok(&mut self.instance)
+    }
+}
+
+struct MachineState {
+    last_applied: Option<LogId>,
+    membership: StoredMembership,
+    active: Option<Active>,
+    /// The last snapshot built or installed, served to followers that need one.
+    current_snapshot: Option<(SnapshotMeta, Vec<u8>)>,
+}
+
+/// The replicated state, shared between openraft (which applies) and the node (which queries).
+pub struct Machine {
+    runtime: Arc<Runtime>,
+    state: Mutex<MachineState>,
+    events: broadcast::Sender<CommitEvent>,
+    /// The cluster's current plugin, for fronts that want to follow swaps.
+    plugin_tx: watch::Sender<Option<Arc<LoadedPlugin>>>,
+}
+
+/// Summary of the applied state for status output.
+#[derive(Debug, Clone)]
+pub struct MachineStatus {
+    /// Last applied log id.
+    pub last_applied: Option<LogId>,
+    /// The cluster's plugin, if one was installed.
+    pub plugin: Option<Arc<LoadedPlugin>>,
+    /// Index of the entry that installed it.
+    pub plugin_installed_at: Option<u64>,
+}
+
+impl Machine {
+    /// An empty state machine: no plugin until the log installs one.
+    pub fn new(runtime: Arc<Runtime>) -> Arc<Self> {
+        let (events, _) = broadcast::channel(1024);
+        let (plugin_tx, _) = watch::channel(None);
+        Arc::new(Machine {
+            runtime,
+            state: Mutex::new(MachineState {
+                last_applied: None,
+                membership: StoredMembership::default(),
+                active: None,
+                current_snapshot: None,
+            }),
+            events,
+            plugin_tx,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MachineState> {
+        // Plugin faults are caught as values; a panic here would be a host bug, and the state it
+        // leaves is still the last fully applied one.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Subscribes to commit announcements.
+    pub fn subscribe(&self) -> broadcast::Receiver<CommitEvent> {
+        self.events.subscribe()
+    }
+
+    /// Watches the cluster's current plugin.
+    pub fn watch_plugin(&self) -> watch::Receiver<Option<Arc<LoadedPlugin>>> {
+        self.plugin_tx.subscribe()
+    }
+
+    /// Last applied log id and the current plugin.
+    pub fn status(&self) -> MachineStatus {
+        let state = self.lock();
+        MachineStatus {
+            last_applied: state.last_applied,
+            plugin: state.active.as_ref().map(|a| a.plugin.clone()),
+            plugin_installed_at: state.active.as_ref().map(|a| a.installed_at),
+        }
+    }
+
+    /// Runs a read-only plugin query against the local state, as of now.
+    ///
+    /// # Errors
+    /// [`QueryError::NoPlugin`] before the first install; [`QueryError::Fault`] if the plugin
+    /// faults (the instance is rebuilt on the next call).
+    pub fn query(&self, now_ms: u64, request: &[u8]) -> Result<Result<Vec<u8>, Vec<u8>>, QueryError> {
+        let mut state = self.lock();
+        let active = state.active.as_mut().ok_or(QueryError::NoPlugin)?;
+        let instance = active.instance(&self.runtime)?;
+        Ok(instance.query(now_ms, request)?)
+    }
+
+    fn announce(&self, event: CommitEvent) {
+        // No subscriber is fine: nobody is watching this node's commits.
+        let _ = self.events.send(event);
+    }
+
+    fn apply_envelope(&self, state: &mut MachineState, log_id: LogId, envelope: &Envelope) -> ApplyOutcome {
+        let ctx = LogContext { index: log_id.index, term: log_id.leader_id.term, leader_time_ms: envelope.leader_time_ms };
+        match &envelope.payload {
+            Payload::Command(command) => {
+                let outcome = match state.active.as_mut() {
+                    Some(active) => active.apply(&self.runtime, ctx, command),
+                    None => ApplyOutcome::Failed(QueryError::NoPlugin.to_string()),
+                };
+                self.announce(CommitEvent {
+                    index: ctx.index,
+                    term: ctx.term,
+                    kind: CommitKind::Command { command: command.clone(), outcome: outcome.clone() },
+                });
+                outcome
+            }
+            Payload::InstallPlugin { image, bootstrap } => {
+                let outcome = self.install(state, ctx.index, image, *bootstrap);
+                self.announce(CommitEvent { index: ctx.index, term: ctx.term, kind: CommitKind::Plugin(outcome.clone()) });
+                outcome
+            }
+        }
+    }
+
+    /// Swaps the plugin at this log index: old snapshot into the new plugin's restore. Any
+    /// failure leaves the old plugin in place and is reported the same way on every replica.
+    fn install(&self, state: &mut MachineState, index: u64, image: &PluginImage, bootstrap: bool) -> ApplyOutcome {
+        if let Some(active) = &state.active {
+            if bootstrap || active.plugin.image.hash == image.hash {
+                return ApplyOutcome::PluginUnchanged;
+            }
+        }
+        if !image.is_intact() {
+            return ApplyOutcome::PluginRefused("the plugin bytes do not match their hash".into());
+        }
+        let plugin = match self.runtime.load(image.clone()) {
+            Ok(plugin) => plugin,
+            Err(e) => return ApplyOutcome::PluginRefused(e.to_string()),
+        };
+        let carried = match state.active.as_mut() {
+            None => None,
+            Some(active) => match active.instance(&self.runtime).and_then(|i| i.snapshot()) {
+                Ok(bytes) => Some(bytes),
+                Err(fault) => return ApplyOutcome::PluginRefused(format!("snapshot of the current state: {fault}")),
+            },
+        };
+        let mut instance = match self.runtime.instantiate(&plugin) {
+            Ok(instance) => instance,
+            Err(fault) => return ApplyOutcome::PluginRefused(format!("instantiate: {fault}")),
+        };
+        if let Some(bytes) = &carried {
+            match instance.restore(bytes) {
+                Ok(Ok(())) => {}
+                Ok(Err(reason)) => return ApplyOutcome::PluginRefused(format!("restore: {reason}")),
+                Err(fault) => return ApplyOutcome::PluginRefused(format!("restore: {fault}")),
+            }
+        }
+        let outcome = ApplyOutcome::PluginInstalled {
+            name: plugin.info.name.clone(),
+            version: plugin.info.version.clone(),
+            hash: plugin.image.hash.clone(),
+        };
+        state.active = Some(Active { plugin: plugin.clone(), instance, installed_at: index, checkpoint: carried, replay: Vec::new() });
+        self.plugin_tx.send_replace(Some(plugin));
+        outcome
+    }
+
+    fn build_snapshot(&self) -> Result<(SnapshotMeta, Vec<u8>), io::Error> {
+        let mut state = self.lock();
+        let (plugin, plugin_state) = match state.active.as_mut() {
+            None => (None, Vec::new()),
+            Some(active) => {
+                let instance = active.instance(&self.runtime).map_err(io::Error::other)?;
+                let bytes = instance.snapshot().map_err(io::Error::other)?;
+                active.checkpoint = Some(bytes.clone());
+                active.replay.clear();
+                (Some(active.plugin.image.clone()), bytes)
+            }
+        };
+        let image = SnapshotImage { version: SNAPSHOT_IMAGE_VERSION, plugin, state: plugin_state };
+        let data = postcard::to_stdvec(&image).map_err(io::Error::other)?;
+        let meta = SnapshotMeta { last_log_id: state.last_applied, last_membership: state.membership.clone() };
+        state.current_snapshot = Some((meta.clone(), data.clone()));
+        Ok((meta, data))
+    }
+
+    /// Validates a snapshot fully (decode, load plugin, restore into a fresh instance) before
+    /// replacing anything: an error returned to openraft would stop the node.
+    fn install_snapshot(&self, meta: &SnapshotMeta, data: Vec<u8>) -> Result<(), io::Error> {
+        let image: SnapshotImage = postcard::from_bytes(&data)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("undecodable snapshot: {e}")))?;
+        if image.version != SNAPSHOT_IMAGE_VERSION {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("snapshot image version {} is not {SNAPSHOT_IMAGE_VERSION}", image.version),
+            ));
+        }
+        let active = match image.plugin {
+            None => None,
+            Some(plugin_image) => {
+                if !plugin_image.is_intact() {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "snapshot plugin does not match its hash"));
+                }
+                let plugin = self.runtime.load(plugin_image).map_err(io::Error::other)?;
+                let mut instance = self.runtime.instantiate(&plugin).map_err(io::Error::other)?;
+                instance
+                    .restore(&image.state)
+                    .map_err(io::Error::other)?
+                    .map_err(|reason| io::Error::new(io::ErrorKind::InvalidData, reason))?;
+                let installed_at = meta.last_log_id.map_or(0, |id| id.index);
+                Some(Active { plugin, instance, installed_at, checkpoint: Some(image.state), replay: Vec::new() })
+            }
+        };
+        let plugin = active.as_ref().map(|a| a.plugin.clone());
+        {
+            let mut state = self.lock();
+            state.active = active;
+            state.last_applied = meta.last_log_id;
+            state.membership = meta.last_membership.clone();
+            state.current_snapshot = Some((meta.clone(), data));
+        }
+        self.plugin_tx.send_replace(plugin);
+        let (index, term) = meta.last_log_id.map_or((0, 0), |id| (id.index, id.leader_id.term));
+        self.announce(CommitEvent { index, term, kind: CommitKind::SnapshotInstalled });
+        Ok(())
+    }
+}
+
+/// The openraft face of [`Machine`].
+#[derive(Clone)]
+pub struct StateMachine {
+    machine: Arc<Machine>,
+}
+
+impl StateMachine {
+    /// Wraps a shared machine; the node keeps another handle for queries.
+    pub fn new(machine: Arc<Machine>) -> Self {
+        StateMachine { machine }
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotData;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let (meta, data) = self.machine.build_snapshot()?;
+        Ok(Snapshot { meta, snapshot: std::io::Cursor::new(data) })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotData;
+    type SnapshotBuilder = Self;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        let state = self.machine.lock();
+        Ok((state.last_applied, state.membership.clone()))
+    }
+
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + openraft::OptionalSend,
+    {
+        while let Some(item) = entries.next().await {
+            let (entry, responder) = item?;
+            let outcome = {
+                let mut state = self.machine.lock();
+                state.last_applied = Some(entry.log_id);
+                match &entry.payload {
+                    EntryPayload::Blank => ApplyOutcome::Nothing,
+                    EntryPayload::Normal(envelope) => self.machine.apply_envelope(&mut state, entry.log_id, envelope),
+                    EntryPayload::Membership(membership) => {
+                        state.membership = StoredMembership::new(Some(entry.log_id), membership.clone());
+                        let voters: Vec<String> = membership.voter_ids().map(|id| id.to_string()).collect();
+                        self.machine.announce(CommitEvent {
+                            index: entry.log_id.index,
+                            term: entry.log_id.leader_id.term,
+                            kind: CommitKind::Membership(format!("voters {}", voters.join(", "))),
+                        });
+                        ApplyOutcome::Nothing
+                    }
+                }
+            };
+            if let Some(responder) = responder {
+                responder.send(outcome);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotData) -> Result<(), io::Error> {
+        self.machine.install_snapshot(meta, snapshot.into_inner())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        let state = self.machine.lock();
+        Ok(state
+            .current_snapshot
+            .as_ref()
+            .map(|(meta, data)| Snapshot { meta: meta.clone(), snapshot: std::io::Cursor::new(data.clone()) }))
+    }
+}

@@ -1,0 +1,10 @@
+//! Cluster tests: real `host` processes on 127.0.0.1 with OS-chosen free ports, driven over
+//! HTTP and through the console's stdin. One test binary, so the host is built once.
+
+mod util;
+
+mod test_basic;
+mod test_cli;
+mod test_console;
+mod test_failover;
+mod test_quorum;

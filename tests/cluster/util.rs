@@ -1,0 +1,282 @@
+//! Helpers for cluster tests: start and kill real node processes, talk HTTP to them, and wait
+//! for conditions with a deadline (never for a fixed time).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The `host` binary cargo built for this test run.
+pub fn host_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_host")
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The committed seat plugin.
+pub fn seat_plugin() -> PathBuf {
+    workspace().join("plugins/seat.wasm")
+}
+
+/// `n` ports that were free a moment ago (bound on :0 by the OS, then released).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> =
+        (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port")).collect();
+    listeners.iter().map(|l| l.local_addr().expect("local addr").port()).collect()
+}
+
+/// Polls `probe` every 50 ms until it returns `Some`, or panics after `timeout` with `what`
+/// and the last value `describe` reported.
+pub fn wait_until<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// An HTTP answer: status and body text.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Answer {
+    /// The body as JSON (panics with the body if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(Duration::from_secs(15)).build()
+}
+
+fn answer(result: Result<ureq::Response, ureq::Error>) -> Option<Answer> {
+    let response = match result {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(_) => return None,
+    };
+    let status = response.status();
+    let content_type = response.header("content-type").unwrap_or("").to_string();
+    let body = response.into_string().ok()?;
+    Some(Answer { status, content_type, body })
+}
+
+/// GET, `None` if the node cannot be reached.
+pub fn try_get(addr: &str, path: &str) -> Option<Answer> {
+    answer(agent().get(&format!("http://{addr}{path}")).call())
+}
+
+/// GET that must reach the node.
+pub fn get(addr: &str, path: &str) -> Answer {
+    try_get(addr, path).unwrap_or_else(|| panic!("GET {path} on {addr}: no answer"))
+}
+
+/// Request with a body, `None` if the node cannot be reached.
+pub fn try_send(method: &str, addr: &str, path: &str, body: &str) -> Option<Answer> {
+    answer(agent().request(method, &format!("http://{addr}{path}")).set("content-type", "application/json").send_string(body))
+}
+
+/// POST that must reach the node.
+pub fn post(addr: &str, path: &str, body: &str) -> Answer {
+    try_send("POST", addr, path, body).unwrap_or_else(|| panic!("POST {path} on {addr}: no answer"))
+}
+
+/// Books `seats` of showtime 1 for `user` on the node at `addr`.
+pub fn book(addr: &str, seats: &[&str], user: &str) -> Answer {
+    let body = serde_json::json!({ "seats": seats, "user": user }).to_string();
+    post(addr, "/api/showtimes/1/bookings", &body)
+}
+
+/// The ids of booked seats of showtime 1 as this node sees it locally.
+pub fn booked_seats(addr: &str) -> Option<Vec<String>> {
+    let answer = try_get(addr, "/api/showtimes/1/seats?consistency=local")?;
+    if answer.status != 200 {
+        return None;
+    }
+    let json = answer.json();
+    let seats = json["seats"].as_array()?;
+    Some(
+        seats
+            .iter()
+            .filter(|s| s["state"] == "booked")
+            .filter_map(|s| s["id"].as_str().map(str::to_string))
+            .collect(),
+    )
+}
+
+/// A running node process, killed (SIGKILL) and reaped on drop.
+pub struct NodeProc {
+    pub id: usize,
+    pub addr: String,
+    child: Option<Child>,
+    /// Present for console nodes: writing lines drives the console.
+    stdin: Option<ChildStdin>,
+    /// Console output lines, for console nodes.
+    lines: Option<mpsc::Receiver<String>>,
+    /// Everything read from `lines` so far.
+    pub seen: Vec<String>,
+}
+
+impl NodeProc {
+    /// Kills the process now (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill node");
+            child.wait().expect("reap node");
+        }
+    }
+
+    /// Types a line into the console.
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("console node");
+        writeln!(stdin, "{line}").expect("write to console");
+        stdin.flush().expect("flush console");
+    }
+
+    /// Waits until a console output line contains `needle`; returns it. Lines already seen
+    /// before `from` (an index into `seen`) are not considered.
+    pub fn expect_output(&mut self, from: usize, needle: &str, timeout: Duration) -> String {
+        if let Some(hit) = self.seen[from.min(self.seen.len())..].iter().find(|l| l.contains(needle)) {
+            return hit.clone();
+        }
+        let deadline = Instant::now() + timeout;
+        let lines = self.lines.as_ref().expect("console node");
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "node {} console: no line containing {needle:?} within {timeout:?}; output so far:\n{}",
+                    self.id,
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Already dead is fine: we only make sure it is gone.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A cluster profile in a temp dir, and the nodes started from it.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub addrs: Vec<String>,
+    pub nodes: Vec<NodeProc>,
+}
+
+impl Cluster {
+    /// Writes a profile of `n` nodes on free loopback ports; starts none.
+    pub fn configure(n: usize) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let addrs: Vec<String> = free_ports(n).into_iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let config = dir.path().join("config.json");
+        let profile = serde_json::json!({ "default": { "nodes": addrs, "write_timeout_ms": 2000 } });
+        std::fs::write(&config, profile.to_string()).expect("write config");
+        Cluster { dir, config, addrs, nodes: Vec::new() }
+    }
+
+    /// Starts `n` headless nodes and waits until they agree on a leader with the plugin installed.
+    pub fn start(n: usize) -> Cluster {
+        let mut cluster = Cluster::configure(n);
+        for id in 0..n {
+            cluster.spawn(id, false);
+        }
+        cluster.wait_for_leader(Duration::from_secs(20));
+        cluster
+    }
+
+    /// Starts node `id`, with a console on piped stdin if `console`.
+    pub fn spawn(&mut self, id: usize, console: bool) -> &mut NodeProc {
+        let log = std::fs::File::create(self.dir.path().join(format!("node-{id}.stderr"))).expect("log file");
+        let mut command = Command::new(host_bin());
+        command
+            .arg("--id")
+            .arg(id.to_string())
+            .arg("--config-file")
+            .arg(&self.config)
+            .arg("--plugin")
+            .arg(seat_plugin())
+            .stderr(Stdio::from(log));
+        if console {
+            command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        } else {
+            command.arg("--no-console").stdin(Stdio::null()).stdout(Stdio::null());
+        }
+        let mut child = command.spawn().expect("spawn host");
+        let stdin = child.stdin.take();
+        let lines = child.stdout.take().map(|stdout| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { return };
+                    if tx.send(line).is_err() {
+                        return;
+                    }
+                }
+            });
+            rx
+        });
+        self.nodes.retain(|n| n.id != id);
+        self.nodes.push(NodeProc { id, addr: self.addrs[id].clone(), child: Some(child), stdin, lines, seen: Vec::new() });
+        self.nodes.last_mut().expect("just pushed")
+    }
+
+    /// The node with this id.
+    pub fn node(&mut self, id: usize) -> &mut NodeProc {
+        self.nodes.iter_mut().find(|n| n.id == id).expect("node started")
+    }
+
+    /// Addresses of nodes still running.
+    pub fn live_addrs(&self) -> Vec<String> {
+        self.nodes.iter().filter(|n| n.child.is_some()).map(|n| n.addr.clone()).collect()
+    }
+
+    /// Waits until every running node names the same leader and has the plugin; returns its id.
+    pub fn wait_for_leader(&self, timeout: Duration) -> usize {
+        let addrs = self.live_addrs();
+        wait_until(timeout, "all live nodes agree on a leader and have the plugin", || {
+            let mut leader = None;
+            for addr in &addrs {
+                let status = try_get(addr, "/v1/status")?.json();
+                if status["plugin"].is_null() {
+                    return None;
+                }
+                let this = status["leader_id"].as_u64()?;
+                if leader.is_some_and(|l| l != this) {
+                    return None;
+                }
+                leader = Some(this);
+            }
+            leader.map(|l| l as usize)
+        })
+    }
+}
