@@ -260,9 +260,11 @@ impl Cluster {
         self.nodes.iter().filter(|n| n.child.is_some()).map(|n| n.addr.clone()).collect()
     }
 
-    /// Waits until every running node names the same leader and has the plugin; returns its id.
+    /// Waits until every running node names the same running leader and has the plugin;
+    /// returns the leader's id.
     pub fn wait_for_leader(&self, timeout: Duration) -> usize {
         let addrs = self.live_addrs();
+        let live: Vec<usize> = self.nodes.iter().filter(|n| n.child.is_some()).map(|n| n.id).collect();
         wait_until(timeout, "all live nodes agree on a leader and have the plugin", || {
             let mut leader = None;
             for addr in &addrs {
@@ -276,7 +278,7 @@ impl Cluster {
                 }
                 leader = Some(this);
             }
-            leader.map(|l| l as usize)
+            leader.map(|l| l as usize).filter(|l| live.contains(l))
         })
     }
 }

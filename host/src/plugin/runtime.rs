@@ -77,6 +77,11 @@ impl fmt::Debug for PluginImage {
     }
 }
 
+/// An error chain on one line: wasmtime's messages can span lines (e.g. byte dumps).
+fn one_line(error: &wasmtime::Error) -> String {
+    format!("{error:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Lower-case hex SHA-256.
 pub fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
@@ -147,7 +152,7 @@ impl Runtime {
             .cranelift_nan_canonicalization(true)
             .relaxed_simd_deterministic(true)
             .max_wasm_stack(limits.stack_bytes);
-        let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let engine = Engine::new(&config).map_err(|e| LoadError::Engine(one_line(&e)))?;
         Ok(Runtime { engine, limits, cache: Mutex::new(BTreeMap::new()) })
     }
 
@@ -168,15 +173,15 @@ impl Runtime {
             return Ok(hit.clone());
         }
         let component =
-            Component::new(&self.engine, &image.bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+            Component::new(&self.engine, &image.bytes).map_err(|e| LoadError::Compile(one_line(&e)))?;
         let imports: Vec<String> =
             component.component_type().imports(&self.engine).map(|(name, _)| name.to_string()).collect();
         if !imports.is_empty() {
             return Err(LoadError::Imports(imports.join(", ")));
         }
         let linker: Linker<HostState> = Linker::new(&self.engine);
-        let instance_pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Exports(format!("{e:#}")))?;
-        let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::Exports(format!("{e:#}")))?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Exports(one_line(&e)))?;
+        let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::Exports(one_line(&e)))?;
         let mut probe = Instance::from_pre(&self.engine, &pre, self.limits).map_err(|e| LoadError::Info(e.to_string()))?;
         let info = probe.info().map_err(|e| LoadError::Info(e.to_string()))?;
         let loaded = Arc::new(LoadedPlugin { image, info, pre });
