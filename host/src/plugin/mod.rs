@@ -15,3 +15,6 @@ pub mod types;
 pub use instance::{Fault, Instance};
 pub use runtime::{LoadError, LoadedPlugin, Limits, PluginImage, Runtime};
 pub use types::*;
+
+#[cfg(test)]
+mod tests;

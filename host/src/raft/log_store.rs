@@ -119,3 +119,33 @@ impl RaftLogStorage<TypeConfig> for MemLogStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use openraft::testing::log::{StoreBuilder, Suite};
+    use openraft::type_config::TypeConfigExt;
+    use openraft::StorageError;
+
+    use super::MemLogStore;
+    use crate::plugin::{Limits, Runtime};
+    use crate::raft::state_machine::Machine;
+    use crate::raft::{StateMachine, TypeConfig};
+
+    struct MemBuilder;
+
+    impl StoreBuilder<TypeConfig, MemLogStore, StateMachine> for MemBuilder {
+        async fn build(&self) -> Result<((), MemLogStore, StateMachine), StorageError<TypeConfig>> {
+            let runtime =
+                Runtime::new(Limits::default()).map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
+            let machine = StateMachine::new(Machine::new(Arc::new(runtime)));
+            Ok(((), MemLogStore::new(), machine))
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_log_store_passes_openraft_storage_suite() -> Result<(), StorageError<TypeConfig>> {
+        Suite::test_all(MemBuilder).await
+    }
+}
