@@ -105,8 +105,8 @@ impl front::Guest for Component {
         crate::console::render_overview(mode_from(mode), outcome_from(outcome))
     }
 
-    fn describe(command: Vec<u8>, result: Option<Result<Vec<u8>, Vec<u8>>>) -> String {
-        crate::console::describe(&command, result)
+    fn describe(command: Vec<u8>, answer: Option<Result<Vec<u8>, Vec<u8>>>) -> String {
+        crate::console::describe(&command, answer)
     }
 }
 

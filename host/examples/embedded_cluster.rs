@@ -13,11 +13,15 @@ use host::{Consistency, Node, NodeOptions};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let plugin_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/seat.wasm");
-    let plugin = PluginImage::new(std::fs::read(&plugin_path).with_context(|| format!("reading {}", plugin_path.display()))?);
+    let plugin = PluginImage::new(
+        std::fs::read(&plugin_path)
+            .with_context(|| format!("reading {}", plugin_path.display()))?,
+    );
 
     // Ports the OS reports free right now.
-    let probes: Vec<std::net::TcpListener> =
-        (0..3).map(|_| std::net::TcpListener::bind("127.0.0.1:0")).collect::<Result<_, _>>()?;
+    let probes: Vec<std::net::TcpListener> = (0..3)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()?;
     let members: BTreeMap<u64, String> = probes
         .iter()
         .enumerate()
@@ -30,23 +34,42 @@ async fn main() -> anyhow::Result<()> {
         nodes.push(Node::start(NodeOptions::new(*id, members.clone(), plugin.clone())).await?);
     }
     for node in &nodes {
-        node.wait_for_plugin(Duration::from_secs(10)).await.map_err(anyhow::Error::msg)?;
+        node.wait_for_plugin(Duration::from_secs(10))
+            .await
+            .map_err(anyhow::Error::msg)?;
     }
-    let leader = nodes[0].status().leader_id.context("a leader was elected")?;
+    let leader = nodes[0]
+        .status()
+        .leader_id
+        .context("a leader was elected")?;
     println!("leader: node {leader}");
 
     // The host does not know what a seat is: the plugin's front turns "a1" into a command.
-    let follower = nodes.iter().find(|n| n.id() != leader).context("a follower")?;
-    let Some(ConsoleAction::Write(command)) = follower.front().call(|p| p.console("a1", ConsoleMode::Demo))? else {
+    let follower = nodes
+        .iter()
+        .find(|n| n.id() != leader)
+        .context("a follower")?;
+    let Some(ConsoleAction::Write(command)) = follower
+        .front()
+        .call(|p| p.console("a1", ConsoleMode::Demo))?
+    else {
         bail!("the seat plugin should turn `a1` into a write");
     };
     let committed = follower.write_command(command).await?;
-    println!("committed at index {} in term {}", committed.index, committed.term);
+    println!(
+        "committed at index {} in term {}",
+        committed.index, committed.term
+    );
 
     for node in &nodes {
-        let query = node.front().call(|p| p.overview(ConsoleMode::Demo))?.context("an overview query")?;
+        let query = node
+            .front()
+            .call(|p| p.overview(ConsoleMode::Demo))?
+            .context("an overview query")?;
         let result = node.read(&query, Consistency::Linearizable).await?;
-        let map = node.front().call(|p| p.render_overview(ConsoleMode::Demo, &Outcome::Finished(result)))?;
+        let map = node
+            .front()
+            .call(|p| p.render_overview(ConsoleMode::Demo, &Outcome::Finished(result)))?;
         println!("node {}:\n{map}", node.id());
     }
     for node in &nodes {

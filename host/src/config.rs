@@ -39,15 +39,24 @@ pub struct Profile {
 impl Profile {
     /// The members as openraft wants them: id to address.
     pub fn members(&self) -> BTreeMap<u64, String> {
-        self.nodes.iter().enumerate().map(|(i, addr)| (i as u64, addr.clone())).collect()
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, addr)| (i as u64, addr.clone()))
+            .collect()
     }
 
     /// Raft timing, defaults filled in.
     pub fn timing(&self) -> Timing {
         let default = Timing::default();
-        let [election_min_ms, election_max_ms] =
-            self.election_timeout_ms.unwrap_or([default.election_min_ms, default.election_max_ms]);
-        Timing { heartbeat_ms: self.heartbeat_ms.unwrap_or(default.heartbeat_ms), election_min_ms, election_max_ms }
+        let [election_min_ms, election_max_ms] = self
+            .election_timeout_ms
+            .unwrap_or([default.election_min_ms, default.election_max_ms]);
+        Timing {
+            heartbeat_ms: self.heartbeat_ms.unwrap_or(default.heartbeat_ms),
+            election_min_ms,
+            election_max_ms,
+        }
     }
 
     /// The write timeout, default 3 s.
@@ -110,20 +119,36 @@ pub fn load_profile(path: &Path, name: &str) -> Result<Profile, ConfigError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ConfigError::Missing(shown.clone()),
-        _ => ConfigError::Unreadable { path: shown.clone(), reason: e.to_string() },
+        _ => ConfigError::Unreadable {
+            path: shown.clone(),
+            reason: e.to_string(),
+        },
     })?;
     let mut profiles: BTreeMap<String, Profile> =
-        serde_json::from_str(&text).map_err(|e| ConfigError::Invalid { path: shown.clone(), reason: e.to_string() })?;
+        serde_json::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
     let known = profiles.keys().cloned().collect::<Vec<_>>().join(", ");
     let profile = profiles
         .remove(name)
-        .ok_or_else(|| ConfigError::UnknownProfile { name: name.to_string(), path: shown.clone(), known })?;
-    let bad = |reason: String| ConfigError::BadProfile { name: name.to_string(), path: shown.clone(), reason };
+        .ok_or_else(|| ConfigError::UnknownProfile {
+            name: name.to_string(),
+            path: shown.clone(),
+            known,
+        })?;
+    let bad = |reason: String| ConfigError::BadProfile {
+        name: name.to_string(),
+        path: shown.clone(),
+        reason,
+    };
     if profile.nodes.is_empty() {
         return Err(bad("it lists no nodes".into()));
     }
     for (i, addr) in profile.nodes.iter().enumerate() {
-        let port_ok = addr.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        let port_ok = addr
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
         if !port_ok {
             return Err(bad(format!("node {i} address '{addr}' is not host:port")));
         }
@@ -132,8 +157,12 @@ pub fn load_profile(path: &Path, name: &str) -> Result<Profile, ConfigError> {
         }
     }
     let timing = profile.timing();
-    if timing.election_min_ms >= timing.election_max_ms || timing.heartbeat_ms >= timing.election_min_ms {
-        return Err(bad("need heartbeat_ms < election_timeout_ms[0] < election_timeout_ms[1]".into()));
+    if timing.election_min_ms >= timing.election_max_ms
+        || timing.heartbeat_ms >= timing.election_min_ms
+    {
+        return Err(bad(
+            "need heartbeat_ms < election_timeout_ms[0] < election_timeout_ms[1]".into(),
+        ));
     }
     Ok(profile)
 }
@@ -152,7 +181,10 @@ mod tests {
     fn loads_default_profile_with_ids_by_position() {
         let file = write(r#"{"default":{"nodes":["localhost:6000","localhost:6001"]}}"#);
         let profile = load_profile(file.path(), "default").expect("valid profile");
-        assert_eq!(profile.members().get(&1).map(String::as_str), Some("localhost:6001"));
+        assert_eq!(
+            profile.members().get(&1).map(String::as_str),
+            Some("localhost:6001")
+        );
         assert_eq!(profile.write_timeout(), Duration::from_secs(3));
     }
 
@@ -176,13 +208,17 @@ mod tests {
         ];
         for text in cases {
             let file = write(text);
-            assert!(load_profile(file.path(), "default").is_err(), "accepted {text}");
+            assert!(
+                load_profile(file.path(), "default").is_err(),
+                "accepted {text}"
+            );
         }
     }
 
     #[test]
     fn missing_file_is_reported_as_such() {
-        let err = load_profile(Path::new("/nonexistent/config.json"), "default").expect_err("missing");
+        let err =
+            load_profile(Path::new("/nonexistent/config.json"), "default").expect_err("missing");
         assert!(matches!(err, ConfigError::Missing(_)));
     }
 }

@@ -47,7 +47,9 @@ impl LocalCluster {
     pub fn spawn_others(&self) -> anyhow::Result<Children> {
         let exe = std::env::current_exe()?;
         std::fs::create_dir_all(&self.log_dir)?;
-        let mut children = Children { children: Vec::new() };
+        let mut children = Children {
+            children: Vec::new(),
+        };
         for id in 1..self.nodes {
             let log_path = self.log_dir.join(format!("node-{id}.log"));
             let log = std::fs::File::create(&log_path)

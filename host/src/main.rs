@@ -113,11 +113,16 @@ fn init_tracing(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn read_plugin(path: &Path) -> anyhow::Result<PluginImage> {
-    let bytes = std::fs::read(path).map_err(|e| Usage(format!("cannot read plugin {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Usage(format!("cannot read plugin {}: {e}", path.display())))?;
     Ok(PluginImage::new(bytes))
 }
 
@@ -149,7 +154,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn start(options: NodeOptions) -> anyhow::Result<Node> {
-    Node::start(options).await.map_err(|e| Usage(e.to_string()).into())
+    Node::start(options)
+        .await
+        .map_err(|e| Usage(e.to_string()).into())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -177,13 +184,23 @@ async fn termination() {
 }
 
 fn run_node(args: NodeArgs) -> anyhow::Result<()> {
-    let id = args.id.ok_or_else(|| Usage("--id N is required (or use `host local`)".into()))?;
+    let id = args
+        .id
+        .ok_or_else(|| Usage("--id N is required (or use `host local`)".into()))?;
     let headless = args.prod || args.no_console;
-    init_tracing(if headless { "info,openraft=warn" } else { "error" });
+    init_tracing(if headless {
+        "info,openraft=warn"
+    } else {
+        "error"
+    });
     let profile = profile(&args.cluster.config_file, &args.cluster.profile)?;
     let plugin = read_plugin(&args.cluster.plugin)?;
     let options = options(id, &profile, plugin)?;
-    let mode = if args.cluster.dev { ConsoleMode::Dev } else { ConsoleMode::Demo };
+    let mode = if args.cluster.dev {
+        ConsoleMode::Dev
+    } else {
+        ConsoleMode::Demo
+    };
     if let Some(dir) = &args.data_dir {
         tracing::info!(dir = %dir.display(), "data dir (in-memory log: nothing is written yet)");
     }
@@ -212,9 +229,17 @@ fn run_local(args: ClusterArgs) -> anyhow::Result<()> {
         plugin: args.plugin.clone(),
         nodes: profile.nodes.len() as u64,
         log_dir: args.data_dir.clone(),
-        extra_args: if args.dev { vec!["--dev".into()] } else { Vec::new() },
+        extra_args: if args.dev {
+            vec!["--dev".into()]
+        } else {
+            Vec::new()
+        },
     };
-    let mode = if args.dev { ConsoleMode::Dev } else { ConsoleMode::Demo };
+    let mode = if args.dev {
+        ConsoleMode::Dev
+    } else {
+        ConsoleMode::Demo
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let node = start(options).await?;
@@ -223,7 +248,11 @@ fn run_local(args: ClusterArgs) -> anyhow::Result<()> {
             "local cluster: {} nodes ({}), logs of nodes 1.. in {}",
             profile.nodes.len(),
             profile.nodes.join(", "),
-            cluster.log_path(1).parent().map(|p| p.display().to_string()).unwrap_or_default()
+            cluster
+                .log_path(1)
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         );
         console::run(node.clone(), mode, termination()).await?;
         node.shutdown().await;

@@ -28,7 +28,10 @@ fn demo_console_books_refuses_taken_seats_answers_is_leader_and_notifies_other_n
     let mark = node.seen.len();
     node.type_line("is-leader");
     let answer = node.expect_output(mark, "node 0", wait);
-    assert!(answer.starts_with("yes:") || answer.starts_with("no:"), "{answer}");
+    assert!(
+        answer.starts_with("yes:") || answer.starts_with("no:"),
+        "{answer}"
+    );
     let mark = node.seen.len();
     node.type_line("no-such-command");
     node.expect_output(mark, "unknown command", wait);
@@ -41,7 +44,9 @@ fn demo_console_books_refuses_taken_seats_answers_is_leader_and_notifies_other_n
 
     let node = cluster.node(0);
     node.type_line("exit");
-    wait_until(Duration::from_secs(10), "console exit ends the process", || {
-        try_get(&node.addr, "/v1/status").is_none().then_some(())
-    });
+    wait_until(
+        Duration::from_secs(10),
+        "console exit ends the process",
+        || try_get(&node.addr, "/v1/status").is_none().then_some(()),
+    );
 }

@@ -15,16 +15,25 @@ fn after_kill_9_of_the_leader_a_new_leader_serves_and_earlier_bookings_survive()
     cluster.node(old_leader).kill();
     let new_leader = cluster.wait_for_leader(Duration::from_secs(15));
     assert_ne!(new_leader, old_leader);
-    println!("new leader {new_leader} agreed on {:?} after the kill", killed_at.elapsed());
+    println!(
+        "new leader {new_leader} agreed on {:?} after the kill",
+        killed_at.elapsed()
+    );
 
-    let survivor = cluster.live_addrs().into_iter().find(|a| *a != cluster.addrs[new_leader]).expect("a follower survives");
+    let survivor = cluster
+        .live_addrs()
+        .into_iter()
+        .find(|a| *a != cluster.addrs[new_leader])
+        .expect("a follower survives");
     let after = book(&survivor, &["c3"], "bob");
     assert_eq!(after.status, 201, "{}", after.body);
 
     for addr in cluster.live_addrs() {
-        let seats = wait_until(Duration::from_secs(5), "both bookings on every survivor", || {
-            booked_seats(&addr).filter(|s| s.len() == 3)
-        });
+        let seats = wait_until(
+            Duration::from_secs(5),
+            "both bookings on every survivor",
+            || booked_seats(&addr).filter(|s| s.len() == 3),
+        );
         assert_eq!(seats, ["c1", "c2", "c3"]);
     }
 }

@@ -27,9 +27,13 @@ pub fn seat_plugin() -> PathBuf {
 
 /// `n` ports that were free a moment ago (bound on :0 by the OS, then released).
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> =
-        (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port")).collect();
-    listeners.iter().map(|l| l.local_addr().expect("local addr").port()).collect()
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("local addr").port())
+        .collect()
 }
 
 /// Polls `probe` every 50 ms until it returns `Some`, or panics after `timeout` with `what`
@@ -40,7 +44,10 @@ pub fn wait_until<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> O
         if let Some(value) = probe() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -61,7 +68,9 @@ impl Answer {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(15)).build()
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(15))
+        .build()
 }
 
 fn answer(result: Result<ureq::Response, ureq::Error>) -> Option<Answer> {
@@ -73,7 +82,11 @@ fn answer(result: Result<ureq::Response, ureq::Error>) -> Option<Answer> {
     let status = response.status();
     let content_type = response.header("content-type").unwrap_or("").to_string();
     let body = response.into_string().ok()?;
-    Some(Answer { status, content_type, body })
+    Some(Answer {
+        status,
+        content_type,
+        body,
+    })
 }
 
 /// GET, `None` if the node cannot be reached.
@@ -88,7 +101,12 @@ pub fn get(addr: &str, path: &str) -> Answer {
 
 /// Request with a body, `None` if the node cannot be reached.
 pub fn try_send(method: &str, addr: &str, path: &str, body: &str) -> Option<Answer> {
-    answer(agent().request(method, &format!("http://{addr}{path}")).set("content-type", "application/json").send_string(body))
+    answer(
+        agent()
+            .request(method, &format!("http://{addr}{path}"))
+            .set("content-type", "application/json")
+            .send_string(body),
+    )
 }
 
 /// POST that must reach the node.
@@ -151,7 +169,10 @@ impl NodeProc {
     /// Waits until a console output line contains `needle`; returns it. Lines already seen
     /// before `from` (an index into `seen`) are not considered.
     pub fn expect_output(&mut self, from: usize, needle: &str, timeout: Duration) -> String {
-        if let Some(hit) = self.seen[from.min(self.seen.len())..].iter().find(|l| l.contains(needle)) {
+        if let Some(hit) = self.seen[from.min(self.seen.len())..]
+            .iter()
+            .find(|l| l.contains(needle))
+        {
             return hit.clone();
         }
         let deadline = Instant::now() + timeout;
@@ -197,11 +218,20 @@ impl Cluster {
     /// Writes a profile of `n` nodes on free loopback ports; starts none.
     pub fn configure(n: usize) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let addrs: Vec<String> = free_ports(n).into_iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let addrs: Vec<String> = free_ports(n)
+            .into_iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
         let config = dir.path().join("config.json");
-        let profile = serde_json::json!({ "default": { "nodes": addrs, "write_timeout_ms": 2000 } });
+        let profile =
+            serde_json::json!({ "default": { "nodes": addrs, "write_timeout_ms": 2000 } });
         std::fs::write(&config, profile.to_string()).expect("write config");
-        Cluster { dir, config, addrs, nodes: Vec::new() }
+        Cluster {
+            dir,
+            config,
+            addrs,
+            nodes: Vec::new(),
+        }
     }
 
     /// Starts `n` headless nodes and waits until they agree on a leader with the plugin installed.
@@ -216,7 +246,8 @@ impl Cluster {
 
     /// Starts node `id`, with a console on piped stdin if `console`.
     pub fn spawn(&mut self, id: usize, console: bool) -> &mut NodeProc {
-        let log = std::fs::File::create(self.dir.path().join(format!("node-{id}.stderr"))).expect("log file");
+        let log = std::fs::File::create(self.dir.path().join(format!("node-{id}.stderr")))
+            .expect("log file");
         let mut command = Command::new(host_bin());
         command
             .arg("--id")
@@ -229,7 +260,10 @@ impl Cluster {
         if console {
             command.stdin(Stdio::piped()).stdout(Stdio::piped());
         } else {
-            command.arg("--no-console").stdin(Stdio::null()).stdout(Stdio::null());
+            command
+                .arg("--no-console")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null());
         }
         let mut child = command.spawn().expect("spawn host");
         let stdin = child.stdin.take();
@@ -246,39 +280,62 @@ impl Cluster {
             rx
         });
         self.nodes.retain(|n| n.id != id);
-        self.nodes.push(NodeProc { id, addr: self.addrs[id].clone(), child: Some(child), stdin, lines, seen: Vec::new() });
+        self.nodes.push(NodeProc {
+            id,
+            addr: self.addrs[id].clone(),
+            child: Some(child),
+            stdin,
+            lines,
+            seen: Vec::new(),
+        });
         self.nodes.last_mut().expect("just pushed")
     }
 
     /// The node with this id.
     pub fn node(&mut self, id: usize) -> &mut NodeProc {
-        self.nodes.iter_mut().find(|n| n.id == id).expect("node started")
+        self.nodes
+            .iter_mut()
+            .find(|n| n.id == id)
+            .expect("node started")
     }
 
     /// Addresses of nodes still running.
     pub fn live_addrs(&self) -> Vec<String> {
-        self.nodes.iter().filter(|n| n.child.is_some()).map(|n| n.addr.clone()).collect()
+        self.nodes
+            .iter()
+            .filter(|n| n.child.is_some())
+            .map(|n| n.addr.clone())
+            .collect()
     }
 
     /// Waits until every running node names the same running leader and has the plugin;
     /// returns the leader's id.
     pub fn wait_for_leader(&self, timeout: Duration) -> usize {
         let addrs = self.live_addrs();
-        let live: Vec<usize> = self.nodes.iter().filter(|n| n.child.is_some()).map(|n| n.id).collect();
-        wait_until(timeout, "all live nodes agree on a leader and have the plugin", || {
-            let mut leader = None;
-            for addr in &addrs {
-                let status = try_get(addr, "/v1/status")?.json();
-                if status["plugin"].is_null() {
-                    return None;
+        let live: Vec<usize> = self
+            .nodes
+            .iter()
+            .filter(|n| n.child.is_some())
+            .map(|n| n.id)
+            .collect();
+        wait_until(
+            timeout,
+            "all live nodes agree on a leader and have the plugin",
+            || {
+                let mut leader = None;
+                for addr in &addrs {
+                    let status = try_get(addr, "/v1/status")?.json();
+                    if status["plugin"].is_null() {
+                        return None;
+                    }
+                    let this = status["leader_id"].as_u64()?;
+                    if leader.is_some_and(|l| l != this) {
+                        return None;
+                    }
+                    leader = Some(this);
                 }
-                let this = status["leader_id"].as_u64()?;
-                if leader.is_some_and(|l| l != this) {
-                    return None;
-                }
-                leader = Some(this);
-            }
-            leader.map(|l| l as usize).filter(|l| live.contains(l))
-        })
+                leader.map(|l| l as usize).filter(|l| live.contains(l))
+            },
+        )
     }
 }

@@ -199,9 +199,10 @@ fn cargo_home() -> Option<PathBuf> {
 /// Checks that the component is a plugin: it exports `machine` and `front` and imports nothing
 /// the host would have to provide.
 ///
-/// The world may list `reservoir:plugin/types` as an import because the exports `use` its
-/// types; an interface of types only needs nothing from the host, so it is allowed. Any function
-/// or resource import (a clock, a file, a socket, WASI) is refused.
+/// Any function or resource import (a clock, a file, a socket, WASI) is refused. An imported
+/// interface of plain types only (which appears when exports `use` a shared type interface) needs
+/// nothing from the host, so it is tolerated and reported; `wit/plugin.wit` keeps its types inside
+/// the exported interfaces so that the list stays empty.
 fn check_world(component: &[u8]) -> Result<()> {
     let decoded = wit_component::decode(component).context("decoding the component's world")?;
     let DecodedWasm::Component(resolve, world_id) = decoded else {

@@ -24,7 +24,11 @@ pub(crate) fn banner(node: &Node, mode: ConsoleMode) -> String {
         ConsoleMode::Demo => "demo",
         ConsoleMode::Dev => "dev",
     };
-    format!("node {} listening on http://{} ({mode} console; type help)", node.id(), node.addr())
+    format!(
+        "node {} listening on http://{} ({mode} console; type help)",
+        node.id(),
+        node.addr()
+    )
 }
 
 /// The plugin's overview (e.g. the seat map) from this node's local state.
@@ -51,15 +55,24 @@ pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> Reply
 }
 
 fn help(node: &Node, mode: ConsoleMode) -> String {
-    let plugin = node.front().call(|p| p.console_help(mode)).unwrap_or_else(|e| format!("  (plugin help unavailable: {e})"));
-    format!("Host commands:\n{HOST_HELP}\nPlugin commands:\n{}", plugin.trim_end())
+    let plugin = node
+        .front()
+        .call(|p| p.console_help(mode))
+        .unwrap_or_else(|e| format!("  (plugin help unavailable: {e})"));
+    format!(
+        "Host commands:\n{HOST_HELP}\nPlugin commands:\n{}",
+        plugin.trim_end()
+    )
 }
 
 /// `is-leader`: yes or no, and where the leader is.
 pub(crate) fn is_leader(status: &NodeStatus) -> String {
     match (status.leader_id, &status.leader_addr) {
         (Some(leader), _) if leader == status.id => {
-            format!("yes: node {} ({}) is the leader in term {}", status.id, status.addr, status.term)
+            format!(
+                "yes: node {} ({}) is the leader in term {}",
+                status.id, status.addr, status.term
+            )
         }
         (Some(leader), addr) => format!(
             "no: node {} is a {}; the leader is node {leader} at {} (term {})",
@@ -68,7 +81,10 @@ pub(crate) fn is_leader(status: &NodeStatus) -> String {
             addr.as_deref().unwrap_or("unknown address"),
             status.term
         ),
-        (None, _) => format!("no: node {} is a {} and there is no leader right now (term {})", status.id, status.role, status.term),
+        (None, _) => format!(
+            "no: node {} is a {} and there is no leader right now (term {})",
+            status.id, status.role, status.term
+        ),
     }
 }
 
@@ -94,7 +110,13 @@ pub(crate) fn status(status: &NodeStatus) -> String {
             .join(", ")
     };
     let plugin = match &status.plugin {
-        Some(p) => format!("{} {} ({}…, installed at {})", p.name, p.version, &p.hash[..12.min(p.hash.len())], p.installed_at),
+        Some(p) => format!(
+            "{} {} ({}…, installed at {})",
+            p.name,
+            p.version,
+            &p.hash[..12.min(p.hash.len())],
+            p.installed_at
+        ),
         None => "none yet".to_string(),
     };
     format!(
@@ -133,5 +155,7 @@ async fn plugin_command(node: &Node, mode: ConsoleMode, line: &str) -> String {
             Err(e) => Outcome::Unavailable(e.to_string()),
         },
     };
-    front.call(|p| p.console_render(line, mode, &outcome)).unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
+    front
+        .call(|p| p.console_render(line, mode, &outcome))
+        .unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
 }

@@ -76,7 +76,13 @@ fn read_terminal(mut editor: rustyline::DefaultEditor, prompt: String, tx: mpsc:
                     let _ = editor.add_history_entry(text.as_str());
                 }
                 let (ack_tx, ack_rx) = std_mpsc::channel();
-                if tx.blocking_send(Line { text, ack: Some(ack_tx) }).is_err() {
+                if tx
+                    .blocking_send(Line {
+                        text,
+                        ack: Some(ack_tx),
+                    })
+                    .is_err()
+                {
                     return;
                 }
                 // Wait until the command printed its answer; an error means the console ended.
@@ -95,7 +101,14 @@ fn read_pipe(tx: mpsc::Sender<Line>) {
     for text in stdin.lock().lines() {
         let Ok(text) = text else { return };
         let (ack_tx, ack_rx) = std_mpsc::channel();
-        if tx.blocking_send(Line { text, ack: Some(ack_tx) }).is_err() || ack_rx.recv().is_err() {
+        if tx
+            .blocking_send(Line {
+                text,
+                ack: Some(ack_tx),
+            })
+            .is_err()
+            || ack_rx.recv().is_err()
+        {
             return;
         }
     }

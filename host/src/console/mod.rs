@@ -16,8 +16,8 @@ mod notices;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::plugin::ConsoleMode;
 use crate::node::Node;
+pub use crate::plugin::ConsoleMode;
 
 /// Where console text goes: stdout, or rustyline's external printer while a prompt is shown.
 pub(crate) type Printer = Arc<dyn Fn(String) + Send + Sync>;
@@ -31,8 +31,6 @@ pub async fn run(
     mode: ConsoleMode,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let prompt = format!("node-{}> ", node.id());
-    let (mut lines, printer) = input::start(prompt)?;
     println!("{}", commands::banner(&node, mode));
     match node.wait_for_plugin(Duration::from_secs(5)).await {
         Ok(_) => {
@@ -42,6 +40,9 @@ pub async fn run(
         }
         Err(reason) => println!("{reason}; the console works meanwhile, type help."),
     }
+    // Input starts after the first screen is printed, so the prompt comes last.
+    let prompt = format!("node-{}> ", node.id());
+    let (mut lines, printer) = input::start(prompt)?;
     let notice_task = tokio::spawn(notices::print_notices(node.clone(), mode, printer.clone()));
     tokio::pin!(shutdown);
     loop {

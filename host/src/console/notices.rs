@@ -15,7 +15,9 @@ pub(crate) async fn print_notices(node: Node, mode: ConsoleMode, print: Printer)
         let event = match events.recv().await {
             Ok(event) => event,
             Err(RecvError::Lagged(missed)) => {
-                print(format!("({missed} commit notices skipped: the console fell behind)"));
+                print(format!(
+                    "({missed} commit notices skipped: the console fell behind)"
+                ));
                 continue;
             }
             Err(RecvError::Closed) => return,
@@ -29,18 +31,33 @@ pub(crate) async fn print_notices(node: Node, mode: ConsoleMode, print: Printer)
                     .call(|p| p.describe(command, result.as_ref()))
                     .unwrap_or_else(|e| format!("(undescribable: {e})"));
                 let line = match outcome {
-                    ApplyOutcome::Failed(reason) => format!("{head} {described} -> failed: {reason}"),
+                    ApplyOutcome::Failed(reason) => {
+                        format!("{head} {described} -> failed: {reason}")
+                    }
                     _ => format!("{head} {described}"),
                 };
                 (line, matches!(outcome, ApplyOutcome::Applied(_)))
             }
-            CommitKind::Plugin(ApplyOutcome::PluginInstalled { name, version, hash }) => {
-                (format!("{head} plugin {name} {version} installed ({}…)", &hash[..12.min(hash.len())]), true)
+            CommitKind::Plugin(ApplyOutcome::PluginInstalled {
+                name,
+                version,
+                hash,
+            }) => (
+                format!(
+                    "{head} plugin {name} {version} installed ({}…)",
+                    &hash[..12.min(hash.len())]
+                ),
+                true,
+            ),
+            CommitKind::Plugin(ApplyOutcome::PluginRefused(reason)) => {
+                (format!("{head} plugin install refused: {reason}"), false)
             }
-            CommitKind::Plugin(ApplyOutcome::PluginRefused(reason)) => (format!("{head} plugin install refused: {reason}"), false),
             CommitKind::Plugin(_) => continue,
             CommitKind::Membership(text) => (format!("{head} membership: {text}"), false),
-            CommitKind::SnapshotInstalled => (format!("{head} state replaced by a snapshot from the leader"), true),
+            CommitKind::SnapshotInstalled => (
+                format!("{head} state replaced by a snapshot from the leader"),
+                true,
+            ),
         };
         print(line);
         if redraw && mode == ConsoleMode::Demo {

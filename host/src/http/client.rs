@@ -59,7 +59,9 @@ impl PeerClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_millis(500)));
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
         PeerClient { client }
     }
 
@@ -67,33 +69,58 @@ impl PeerClient {
     ///
     /// # Errors
     /// [`PeerError`] saying whether the request may have reached the peer.
-    pub async fn call<Req, Resp>(&self, addr: &str, path: &str, request: &Req, timeout: Duration) -> Result<Resp, PeerError>
+    pub async fn call<Req, Resp>(
+        &self,
+        addr: &str,
+        path: &str,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, PeerError>
     where
         Req: serde::Serialize,
         Resp: serde::de::DeserializeOwned,
     {
-        let body = postcard::to_stdvec(request)
-            .map_err(|e| PeerError::Protocol { addr: addr.to_string(), reason: format!("encode: {e}") })?;
+        let body = postcard::to_stdvec(request).map_err(|e| PeerError::Protocol {
+            addr: addr.to_string(),
+            reason: format!("encode: {e}"),
+        })?;
         let bytes = self.post(addr, path, body, timeout).await?;
-        postcard::from_bytes(&bytes)
-            .map_err(|e| PeerError::Protocol { addr: addr.to_string(), reason: format!("decode answer: {e}") })
+        postcard::from_bytes(&bytes).map_err(|e| PeerError::Protocol {
+            addr: addr.to_string(),
+            reason: format!("decode answer: {e}"),
+        })
     }
 
     /// POSTs raw bytes and returns the raw success body.
     ///
     /// # Errors
     /// [`PeerError`] as for [`PeerClient::call`].
-    pub async fn post(&self, addr: &str, path: &str, body: Vec<u8>, timeout: Duration) -> Result<Bytes, PeerError> {
+    pub async fn post(
+        &self,
+        addr: &str,
+        path: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Bytes, PeerError> {
         let request = hyper::Request::post(format!("http://{addr}{path}"))
             .header("content-type", "application/postcard")
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| PeerError::Protocol { addr: addr.to_string(), reason: format!("bad request: {e}") })?;
+            .map_err(|e| PeerError::Protocol {
+                addr: addr.to_string(),
+                reason: format!("bad request: {e}"),
+            })?;
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| {
                 if e.is_connect() {
-                    PeerError::Unreachable { addr: addr.to_string(), reason: e.to_string() }
+                    PeerError::Unreachable {
+                        addr: addr.to_string(),
+                        reason: e.to_string(),
+                    }
                 } else {
-                    PeerError::Protocol { addr: addr.to_string(), reason: e.to_string() }
+                    PeerError::Protocol {
+                        addr: addr.to_string(),
+                        reason: e.to_string(),
+                    }
                 }
             })?;
             let status = response.status();
@@ -101,17 +128,26 @@ impl PeerClient {
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| PeerError::Protocol { addr: addr.to_string(), reason: format!("reading body: {e}") })?
+                .map_err(|e| PeerError::Protocol {
+                    addr: addr.to_string(),
+                    reason: format!("reading body: {e}"),
+                })?
                 .to_bytes();
             if status != StatusCode::OK {
                 let text = String::from_utf8_lossy(&body);
-                return Err(PeerError::Protocol { addr: addr.to_string(), reason: format!("HTTP {status}: {text}") });
+                return Err(PeerError::Protocol {
+                    addr: addr.to_string(),
+                    reason: format!("HTTP {status}: {text}"),
+                });
             }
             Ok(body)
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
-            Err(_) => Err(PeerError::Timeout { addr: addr.to_string(), timeout }),
+            Err(_) => Err(PeerError::Timeout {
+                addr: addr.to_string(),
+                timeout,
+            }),
         }
     }
 }

@@ -37,7 +37,11 @@ const MAX_PEER_BODY: usize = 512 << 20;
 type Reply = Response<Full<Bytes>>;
 
 /// Accepts connections until `shutdown` resolves. A failing connection ends only itself.
-pub async fn serve(node: Node, listener: TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+pub async fn serve(
+    node: Node,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -87,10 +91,22 @@ async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Re
     match Limited::new(request.into_body(), limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                Err(problem(StatusCode::PAYLOAD_TOO_LARGE, "body-too-large", "Request body too large", &format!("the limit is {limit} bytes")))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body-too-large",
+                    "Request body too large",
+                    &format!("the limit is {limit} bytes"),
+                ))
             } else {
-                Err(problem(StatusCode::BAD_REQUEST, "bad-body", "Unreadable request body", &e.to_string()))
+                Err(problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad-body",
+                    "Unreadable request body",
+                    &e.to_string(),
+                ))
             }
         }
     }
@@ -99,7 +115,12 @@ async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Re
 fn postcard_reply<T: serde::Serialize>(value: &T) -> Reply {
     match postcard::to_stdvec(value) {
         Ok(bytes) => Response::new(Full::new(Bytes::from(bytes))),
-        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "encode", "Cannot encode answer", &e.to_string()),
+        Err(e) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encode",
+            "Cannot encode answer",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -107,12 +128,18 @@ fn json_reply<T: serde::Serialize>(value: &T) -> Reply {
     match serde_json::to_vec_pretty(value) {
         Ok(bytes) => {
             let mut response = Response::new(Full::new(Bytes::from(bytes)));
-            response
-                .headers_mut()
-                .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
             response
         }
-        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "encode", "Cannot encode answer", &e.to_string()),
+        Err(e) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encode",
+            "Cannot encode answer",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -129,11 +156,23 @@ where
     };
     let decoded: Req = match postcard::from_bytes(&body) {
         Ok(decoded) => decoded,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad-rpc", "Undecodable RPC body", &e.to_string()),
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "bad-rpc",
+                "Undecodable RPC body",
+                &e.to_string(),
+            )
+        }
     };
     match f(decoded).await {
         Ok(answer) => postcard_reply(&answer),
-        Err(reason) => problem(StatusCode::SERVICE_UNAVAILABLE, "raft-stopped", "Raft is not running", &reason),
+        Err(reason) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "raft-stopped",
+            "Raft is not running",
+            &reason,
+        ),
     }
 }
 
@@ -143,38 +182,70 @@ async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply
     match (&method, path) {
         (&Method::GET, "/v1/status") => json_reply(&node.status()),
         (&Method::POST, path::APPEND) => {
-            peer_rpc(request, |rpc: AppendEntriesRequest<TypeConfig>| async move {
-                raft.append_entries(rpc).await.map_err(|e| e.to_string())
-            })
+            peer_rpc(
+                request,
+                |rpc: AppendEntriesRequest<TypeConfig>| async move {
+                    raft.append_entries(rpc).await.map_err(|e| e.to_string())
+                },
+            )
             .await
         }
         (&Method::POST, path::VOTE) => {
-            peer_rpc(request, |rpc: VoteRequest<TypeConfig>| async move { raft.vote(rpc).await.map_err(|e| e.to_string()) }).await
+            peer_rpc(request, |rpc: VoteRequest<TypeConfig>| async move {
+                raft.vote(rpc).await.map_err(|e| e.to_string())
+            })
+            .await
         }
         (&Method::POST, path::PRE_VOTE) => {
-            peer_rpc(request, |rpc: VoteRequest<TypeConfig>| async move { raft.pre_vote(rpc).await.map_err(|e| e.to_string()) })
-                .await
+            peer_rpc(request, |rpc: VoteRequest<TypeConfig>| async move {
+                raft.pre_vote(rpc).await.map_err(|e| e.to_string())
+            })
+            .await
         }
         (&Method::POST, path::SNAPSHOT) => {
-            peer_rpc(request, |(vote, meta, data): (Vote, SnapshotMeta, Vec<u8>)| async move {
-                let snapshot = Snapshot { meta, snapshot: std::io::Cursor::new(data) };
-                raft.install_full_snapshot(vote, snapshot).await.map_err(|e| e.to_string())
-            })
+            peer_rpc(
+                request,
+                |(vote, meta, data): (Vote, SnapshotMeta, Vec<u8>)| async move {
+                    let snapshot = Snapshot {
+                        meta,
+                        snapshot: std::io::Cursor::new(data),
+                    };
+                    raft.install_full_snapshot(vote, snapshot)
+                        .await
+                        .map_err(|e| e.to_string())
+                },
+            )
             .await
         }
         (&Method::POST, path::TRANSFER_LEADER) => {
-            peer_rpc(request, |rpc: TransferLeaderRequest<TypeConfig>| async move {
-                raft.handle_transfer_leader(rpc).await.map_err(|e| e.to_string())
-            })
+            peer_rpc(
+                request,
+                |rpc: TransferLeaderRequest<TypeConfig>| async move {
+                    raft.handle_transfer_leader(rpc)
+                        .await
+                        .map_err(|e| e.to_string())
+                },
+            )
             .await
         }
         (&Method::POST, crate::node::FORWARD_WRITE_PATH) => {
-            peer_rpc(request, |payload: Payload| async move { Ok(node.handle_forwarded_write(payload).await) }).await
+            peer_rpc(request, |payload: Payload| async move {
+                Ok(node.handle_forwarded_write(payload).await)
+            })
+            .await
         }
         (&Method::POST, crate::node::READ_INDEX_PATH) => {
-            peer_rpc(request, |(): ()| async move { Ok(node.handle_read_index().await) }).await
+            peer_rpc(request, |(): ()| async move {
+                Ok(node.handle_read_index().await)
+            })
+            .await
         }
-        _ => problem(StatusCode::NOT_FOUND, "not-found", "No such host endpoint", &format!("{method} {path}")),
+        _ => problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such host endpoint",
+            &format!("{method} {path}"),
+        ),
     }
 }
 
@@ -190,19 +261,36 @@ fn consistency_of(query: &str) -> Consistency {
 
 fn to_reply(response: HttpResponse) -> Reply {
     let Ok(status) = StatusCode::from_u16(response.status) else {
-        return problem(StatusCode::INTERNAL_SERVER_ERROR, "plugin-response", "Invalid plugin response", "bad status code");
+        return problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "plugin-response",
+            "Invalid plugin response",
+            "bad status code",
+        );
     };
     let mut builder = Response::builder().status(status);
     for (name, value) in &response.headers {
         builder = builder.header(name, value);
     }
-    builder.body(Full::new(Bytes::from(response.body))).unwrap_or_else(|e| {
-        problem(StatusCode::INTERNAL_SERVER_ERROR, "plugin-response", "Invalid plugin response", &e.to_string())
-    })
+    builder
+        .body(Full::new(Bytes::from(response.body)))
+        .unwrap_or_else(|e| {
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "plugin-response",
+                "Invalid plugin response",
+                &e.to_string(),
+            )
+        })
 }
 
 fn plugin_fault(detail: &str) -> Reply {
-    problem(StatusCode::INTERNAL_SERVER_ERROR, "plugin-fault", "The plugin failed on this request", detail)
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "plugin-fault",
+        "The plugin failed on this request",
+        detail,
+    )
 }
 
 async fn plugin_route(node: Node, request: Request<Incoming>) -> Reply {
@@ -212,13 +300,24 @@ async fn plugin_route(node: Node, request: Request<Incoming>) -> Reply {
     let headers: Vec<(String, String)> = request
         .headers()
         .iter()
-        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string())))
+        .filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|v| (name.as_str().to_string(), v.to_string()))
+        })
         .collect();
     let body = match read_body(request, MAX_API_BODY).await {
         Ok(body) => body,
         Err(reply) => return reply,
     };
-    let request = HttpRequest { method, path, query, headers, body: body.to_vec() };
+    let request = HttpRequest {
+        method,
+        path,
+        query,
+        headers,
+        body: body.to_vec(),
+    };
     let front = node.front();
     let action = match front.call(|plugin| plugin.route(&request)) {
         Ok(action) => action,
@@ -231,10 +330,15 @@ async fn plugin_route(node: Node, request: Request<Incoming>) -> Reply {
             Err(e) => Outcome::Unavailable(e.to_string()),
         },
         RouteAction::Write(command) => match node.write_command(command).await {
-            Ok(Committed { outcome: ApplyOutcome::Failed(reason), .. }) => return plugin_fault(&reason),
+            Ok(Committed {
+                outcome: ApplyOutcome::Failed(reason),
+                ..
+            }) => return plugin_fault(&reason),
             Ok(committed) => match committed.outcome.command_result() {
                 Some(result) => Outcome::Finished(result),
-                None => return plugin_fault(&format!("unexpected outcome {:?}", committed.outcome)),
+                None => {
+                    return plugin_fault(&format!("unexpected outcome {:?}", committed.outcome))
+                }
             },
             Err(e) => Outcome::Unavailable(e.to_string()),
         },

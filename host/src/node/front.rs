@@ -27,13 +27,25 @@ pub struct Front {
 }
 
 impl Front {
-    pub(crate) fn new(runtime: Arc<Runtime>, local_plugin: Arc<LoadedPlugin>, machine: Arc<Machine>) -> Self {
-        Front { runtime, local_plugin, machine, slot: Mutex::new(None) }
+    pub(crate) fn new(
+        runtime: Arc<Runtime>,
+        local_plugin: Arc<LoadedPlugin>,
+        machine: Arc<Machine>,
+    ) -> Self {
+        Front {
+            runtime,
+            local_plugin,
+            machine,
+            slot: Mutex::new(None),
+        }
     }
 
     /// The plugin fronts should use now.
     pub fn current_plugin(&self) -> Arc<LoadedPlugin> {
-        self.machine.status().plugin.unwrap_or_else(|| self.local_plugin.clone())
+        self.machine
+            .status()
+            .plugin
+            .unwrap_or_else(|| self.local_plugin.clone())
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<(String, Instance)>> {
@@ -45,7 +57,10 @@ impl Front {
     ///
     /// # Errors
     /// [`FrontError::Fault`] if instantiation or the call faults.
-    pub fn call<T>(&self, f: impl FnOnce(&mut Instance) -> Result<T, Fault>) -> Result<T, FrontError> {
+    pub fn call<T>(
+        &self,
+        f: impl FnOnce(&mut Instance) -> Result<T, Fault>,
+    ) -> Result<T, FrontError> {
         let plugin = self.current_plugin();
         let mut slot = self.lock();
         let stale = match &*slot {
@@ -53,7 +68,10 @@ impl Front {
             None => true,
         };
         if stale {
-            *slot = Some((plugin.image.hash.clone(), self.runtime.instantiate(&plugin)?));
+            *slot = Some((
+                plugin.image.hash.clone(),
+                self.runtime.instantiate(&plugin)?,
+            ));
         }
         match slot.as_mut() {
             Some((_, instance)) => Ok(f(instance)?),

@@ -33,7 +33,9 @@ use tokio::task::JoinHandle;
 
 pub use front::{Front, FrontError};
 pub use status::{NodeStatus, PeerStatus, PluginStatus};
-pub use write::{Committed, Consistency, ReadError, WriteError, FORWARD_WRITE_PATH, READ_INDEX_PATH};
+pub use write::{
+    Committed, Consistency, ReadError, WriteError, FORWARD_WRITE_PATH, READ_INDEX_PATH,
+};
 
 use crate::http::client::PeerClient;
 use crate::plugin::{Limits, LoadError, LoadedPlugin, PluginImage, Runtime};
@@ -55,7 +57,11 @@ pub struct Timing {
 
 impl Default for Timing {
     fn default() -> Self {
-        Timing { heartbeat_ms: 100, election_min_ms: 500, election_max_ms: 1000 }
+        Timing {
+            heartbeat_ms: 100,
+            election_min_ms: 500,
+            election_max_ms: 1000,
+        }
     }
 }
 
@@ -143,14 +149,20 @@ pub struct Node {
 
 /// Milliseconds since the Unix epoch on this machine (the leader's stamp for new entries).
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Resolves `host:port`, preferring IPv4 (so `localhost` means 127.0.0.1, as peers expect).
 pub fn resolve(addr: &str) -> Result<SocketAddr, String> {
     use std::net::ToSocketAddrs;
     let all: Vec<SocketAddr> = addr.to_socket_addrs().map_err(|e| e.to_string())?.collect();
-    all.iter().find(|a| a.is_ipv4()).or(all.first()).copied().ok_or_else(|| "no address".to_string())
+    all.iter()
+        .find(|a| a.is_ipv4())
+        .or(all.first())
+        .copied()
+        .ok_or_else(|| "no address".to_string())
 }
 
 impl Node {
@@ -162,18 +174,30 @@ impl Node {
     pub async fn start(options: NodeOptions) -> Result<Node, StartError> {
         let Some(own_addr) = options.members.get(&options.id) else {
             let known: Vec<String> = options.members.keys().map(|k| k.to_string()).collect();
-            return Err(StartError::UnknownId { id: options.id, known: known.join(", ") });
+            return Err(StartError::UnknownId {
+                id: options.id,
+                known: known.join(", "),
+            });
         };
         let listen = match options.listen {
             Some(addr) => addr,
-            None => resolve(own_addr).map_err(|reason| StartError::Listen { addr: own_addr.clone(), reason })?,
+            None => resolve(own_addr).map_err(|reason| StartError::Listen {
+                addr: own_addr.clone(),
+                reason,
+            })?,
         };
         let runtime = Arc::new(Runtime::new(options.limits)?);
         let local_plugin = runtime.load(options.plugin.clone())?;
         let listener = TcpListener::bind(listen)
             .await
-            .map_err(|e| StartError::Listen { addr: listen.to_string(), reason: e.to_string() })?;
-        let addr = listener.local_addr().map_err(|e| StartError::Listen { addr: listen.to_string(), reason: e.to_string() })?;
+            .map_err(|e| StartError::Listen {
+                addr: listen.to_string(),
+                reason: e.to_string(),
+            })?;
+        let addr = listener.local_addr().map_err(|e| StartError::Listen {
+            addr: listen.to_string(),
+            reason: e.to_string(),
+        })?;
 
         let machine = Machine::new(runtime.clone());
         let peers = PeerClient::new();
@@ -213,15 +237,26 @@ impl Node {
                 tasks: std::sync::Mutex::new(Vec::new()),
             }),
         };
-        node.spawn(crate::http::server::serve(node.clone(), listener, node.shutdown_signal()));
+        node.spawn(crate::http::server::serve(
+            node.clone(),
+            listener,
+            node.shutdown_signal(),
+        ));
         node.initialize(&options.members).await?;
-        node.spawn(write::bootstrap_plugin(node.clone(), node.shutdown_signal()));
+        node.spawn(write::bootstrap_plugin(
+            node.clone(),
+            node.shutdown_signal(),
+        ));
         Ok(node)
     }
 
     fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
         let handle = tokio::spawn(task);
-        self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(handle);
+        self.inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(handle);
     }
 
     /// Resolves when [`Node::shutdown`] is called.
@@ -234,12 +269,19 @@ impl Node {
     }
 
     async fn initialize(&self, members: &BTreeMap<u64, String>) -> Result<(), StartError> {
-        let initialized = self.inner.raft.is_initialized().await.map_err(|e| StartError::Raft(e.to_string()))?;
+        let initialized = self
+            .inner
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
         if initialized {
             return Ok(());
         }
-        let nodes: BTreeMap<u64, BasicNode> =
-            members.iter().map(|(id, addr)| (*id, BasicNode { addr: addr.clone() })).collect();
+        let nodes: BTreeMap<u64, BasicNode> = members
+            .iter()
+            .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
+            .collect();
         // Every node of a new cluster initializes with the same membership; openraft documents
         // this as safe. A node that finds the cluster formed gets `NotAllowed`, which is fine.
         if let Err(e) = self.inner.raft.initialize(nodes).await {
@@ -283,14 +325,19 @@ impl Node {
     pub async fn wait_for_plugin(&self, timeout: Duration) -> Result<Arc<LoadedPlugin>, String> {
         let mut rx = self.inner.machine.watch_plugin();
         let waited = tokio::time::timeout(timeout, async {
-            rx.wait_for(|p| p.is_some()).await.map(|plugin| plugin.clone()).map_err(|_| "node stopped".to_string())
+            rx.wait_for(|p| p.is_some())
+                .await
+                .map(|plugin| plugin.clone())
+                .map_err(|_| "node stopped".to_string())
         })
         .await;
         match waited {
             Ok(Ok(Some(plugin))) => Ok(plugin),
             Ok(Ok(None)) => Err("plugin vanished".into()),
             Ok(Err(reason)) => Err(reason),
-            Err(_) => Err(format!("no plugin committed within {timeout:?} (no quorum yet?)")),
+            Err(_) => Err(format!(
+                "no plugin committed within {timeout:?} (no quorum yet?)"
+            )),
         }
     }
 
@@ -300,10 +347,14 @@ impl Node {
         if let Err(e) = self.inner.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
-        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let tasks: Vec<JoinHandle<()>> =
+            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         for task in tasks {
             // Every task watches the shutdown signal; a bounded wait guards against a stuck one.
-            if tokio::time::timeout(Duration::from_secs(2), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
                 tracing::warn!("a background task did not stop within 2 s");
             }
         }

@@ -76,16 +76,26 @@ impl Node {
         let metrics = self.inner.raft.metrics().borrow_watched().clone();
         let membership = metrics.membership_config.membership();
         let matched = |id: u64| -> Option<u64> {
-            metrics.replication.as_ref().and_then(|r| r.get(&id).cloned().flatten()).map(|log_id| log_id.index)
+            metrics
+                .replication
+                .as_ref()
+                .and_then(|r| r.get(&id).cloned().flatten())
+                .map(|log_id| log_id.index)
         };
         let peer = |id: u64| PeerStatus {
             id,
-            addr: membership.get_node(&id).map(|n| n.addr.clone()).unwrap_or_default(),
+            addr: membership
+                .get_node(&id)
+                .map(|n| n.addr.clone())
+                .unwrap_or_default(),
             matched: matched(id),
         };
         let voters = membership.voter_ids().map(peer).collect();
         let learners = membership.learner_ids().map(peer).collect();
-        let leader_addr = metrics.current_leader.and_then(|l| membership.get_node(&l)).map(|n| n.addr.clone());
+        let leader_addr = metrics
+            .current_leader
+            .and_then(|l| membership.get_node(&l))
+            .map(|n| n.addr.clone());
         let machine = self.inner.machine.status();
         let plugin = machine.plugin.map(|p| PluginStatus {
             name: p.info.name.clone(),

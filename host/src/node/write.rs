@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use openraft::errors::{ClientWriteError, RaftError};
 use openraft::async_runtime::WatchReceiver;
+use openraft::errors::{ClientWriteError, RaftError};
 use openraft::{ReadPolicy, ServerState};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -93,7 +93,12 @@ impl Node {
     fn leader(&self) -> Option<(u64, String)> {
         let metrics = self.inner.raft.metrics().borrow_watched().clone();
         let leader = metrics.current_leader?;
-        let addr = metrics.membership_config.membership().get_node(&leader)?.addr.clone();
+        let addr = metrics
+            .membership_config
+            .membership()
+            .get_node(&leader)?
+            .addr
+            .clone();
         Some((leader, addr))
     }
 
@@ -115,27 +120,46 @@ impl Node {
         let mut reached_leader = false;
         loop {
             if Instant::now() >= deadline {
-                return Err(if reached_leader { WriteError::Timeout(timeout) } else { WriteError::NoLeader(timeout) });
+                return Err(if reached_leader {
+                    WriteError::Timeout(timeout)
+                } else {
+                    WriteError::NoLeader(timeout)
+                });
             }
             match self.leader() {
-                None => self.wait_for_change(deadline, Duration::from_millis(100)).await,
+                None => {
+                    self.wait_for_change(deadline, Duration::from_millis(100))
+                        .await
+                }
                 Some((leader, _)) if leader == self.inner.id => {
                     reached_leader = true;
                     match self.write_as_leader(payload.clone(), deadline).await? {
                         Some(committed) => return Ok(committed),
-                        None => self.wait_for_change(deadline, Duration::from_millis(50)).await,
+                        None => {
+                            self.wait_for_change(deadline, Duration::from_millis(50))
+                                .await
+                        }
                     }
                 }
                 Some((_, addr)) => {
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    let answer: Result<ForwardAnswer, PeerError> =
-                        self.inner.peers.call(&addr, FORWARD_WRITE_PATH, &payload, remaining).await;
+                    let answer: Result<ForwardAnswer, PeerError> = self
+                        .inner
+                        .peers
+                        .call(&addr, FORWARD_WRITE_PATH, &payload, remaining)
+                        .await;
                     match answer {
                         Ok(ForwardAnswer::Committed(committed)) => return Ok(committed),
-                        Ok(ForwardAnswer::NotLeader) => self.wait_for_change(deadline, Duration::from_millis(50)).await,
-                        Ok(ForwardAnswer::Failed(reason)) => return Err(WriteError::Unknown(reason)),
+                        Ok(ForwardAnswer::NotLeader) => {
+                            self.wait_for_change(deadline, Duration::from_millis(50))
+                                .await
+                        }
+                        Ok(ForwardAnswer::Failed(reason)) => {
+                            return Err(WriteError::Unknown(reason))
+                        }
                         Err(PeerError::Unreachable { .. }) => {
-                            self.wait_for_change(deadline, Duration::from_millis(100)).await
+                            self.wait_for_change(deadline, Duration::from_millis(100))
+                                .await
                         }
                         Err(PeerError::Timeout { .. }) => return Err(WriteError::Timeout(timeout)),
                         Err(other) => return Err(WriteError::Unknown(other.to_string())),
@@ -146,8 +170,15 @@ impl Node {
     }
 
     /// Appends on this node as leader. `Ok(None)`: not the leader after all (nothing appended).
-    async fn write_as_leader(&self, payload: Payload, deadline: Instant) -> Result<Option<Committed>, WriteError> {
-        let envelope = Envelope { leader_time_ms: now_ms(), payload };
+    async fn write_as_leader(
+        &self,
+        payload: Payload,
+        deadline: Instant,
+    ) -> Result<Option<Committed>, WriteError> {
+        let envelope = Envelope {
+            leader_time_ms: now_ms(),
+            payload,
+        };
         let timeout = self.inner.write_timeout;
         match tokio::time::timeout_at(deadline, self.inner.raft.client_write(envelope)).await {
             Err(_) => Err(WriteError::Timeout(timeout)),
@@ -180,11 +211,18 @@ impl Node {
     /// # Errors
     /// [`ReadError::NoQuorum`] if a linearizable read cannot be confirmed within the write
     /// timeout; [`ReadError::Query`] if the plugin cannot answer.
-    pub async fn read(&self, query: &[u8], consistency: Consistency) -> Result<Result<Vec<u8>, Vec<u8>>, ReadError> {
+    pub async fn read(
+        &self,
+        query: &[u8],
+        consistency: Consistency,
+    ) -> Result<Result<Vec<u8>, Vec<u8>>, ReadError> {
         if consistency == Consistency::Linearizable {
             let timeout = self.inner.write_timeout;
             let deadline = Instant::now() + timeout;
-            let index = self.read_index(deadline).await.ok_or(ReadError::NoQuorum(timeout))?;
+            let index = self
+                .read_index(deadline)
+                .await
+                .ok_or(ReadError::NoQuorum(timeout))?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             self.inner
                 .raft
@@ -203,16 +241,32 @@ impl Node {
                 return None;
             }
             match self.leader() {
-                None => self.wait_for_change(deadline, Duration::from_millis(100)).await,
-                Some((leader, _)) if leader == self.inner.id => match self.local_read_index(deadline).await {
-                    ReadIndexAnswer::Index(index) => return Some(index),
-                    _ => self.wait_for_change(deadline, Duration::from_millis(50)).await,
-                },
+                None => {
+                    self.wait_for_change(deadline, Duration::from_millis(100))
+                        .await
+                }
+                Some((leader, _)) if leader == self.inner.id => {
+                    match self.local_read_index(deadline).await {
+                        ReadIndexAnswer::Index(index) => return Some(index),
+                        _ => {
+                            self.wait_for_change(deadline, Duration::from_millis(50))
+                                .await
+                        }
+                    }
+                }
                 Some((_, addr)) => {
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    match self.inner.peers.call(&addr, READ_INDEX_PATH, &(), remaining).await {
+                    match self
+                        .inner
+                        .peers
+                        .call(&addr, READ_INDEX_PATH, &(), remaining)
+                        .await
+                    {
                         Ok(ReadIndexAnswer::Index(index)) => return Some(index),
-                        _ => self.wait_for_change(deadline, Duration::from_millis(50)).await,
+                        _ => {
+                            self.wait_for_change(deadline, Duration::from_millis(50))
+                                .await
+                        }
                     }
                 }
             }
@@ -235,7 +289,8 @@ impl Node {
         if self.inner.raft.metrics().borrow_watched().state != ServerState::Leader {
             return ReadIndexAnswer::NotLeader;
         }
-        self.local_read_index(Instant::now() + self.inner.write_timeout).await
+        self.local_read_index(Instant::now() + self.inner.write_timeout)
+            .await
     }
 }
 
@@ -252,8 +307,16 @@ pub(crate) async fn bootstrap_plugin(node: Node, shutdown: impl std::future::Fut
         }
         if node.inner.raft.is_leader() {
             let image = node.inner.local_plugin.image.clone();
-            match node.write(Payload::InstallPlugin { image, bootstrap: true }).await {
-                Ok(committed) => tracing::info!(index = committed.index, outcome = ?committed.outcome, "bootstrap plugin install"),
+            match node
+                .write(Payload::InstallPlugin {
+                    image,
+                    bootstrap: true,
+                })
+                .await
+            {
+                Ok(committed) => {
+                    tracing::info!(index = committed.index, outcome = ?committed.outcome, "bootstrap plugin install")
+                }
                 Err(e) => tracing::warn!(error = %e, "bootstrap plugin install failed; will retry"),
             }
         }

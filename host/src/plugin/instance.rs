@@ -49,7 +49,11 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub(super) fn from_pre(engine: &Engine, pre: &PluginPre<HostState>, limits: Limits) -> Result<Self, Fault> {
+    pub(super) fn from_pre(
+        engine: &Engine,
+        pre: &PluginPre<HostState>,
+        limits: Limits,
+    ) -> Result<Self, Fault> {
         let state = HostState {
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.memory_bytes)
@@ -62,9 +66,18 @@ impl Instance {
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limits);
-        store.set_fuel(limits.fuel_per_state_call).map_err(|e| Fault::Trap(format!("{e:#}")))?;
-        let bindings = pre.instantiate(&mut store).map_err(|e| classify(e, limits, limits.fuel_per_state_call))?;
-        Ok(Instance { store, bindings, limits, dead: false })
+        store
+            .set_fuel(limits.fuel_per_state_call)
+            .map_err(|e| Fault::Trap(format!("{e:#}")))?;
+        let bindings = pre
+            .instantiate(&mut store)
+            .map_err(|e| classify(e, limits, limits.fuel_per_state_call))?;
+        Ok(Instance {
+            store,
+            bindings,
+            limits,
+            dead: false,
+        })
     }
 
     /// True once a fault has made this instance unusable.
@@ -106,16 +119,32 @@ impl Instance {
     }
 
     /// `machine.apply`: `Ok(Ok(bytes))` applied, `Ok(Err(bytes))` refused by the rules.
-    pub fn apply(&mut self, ctx: LogContext, command: &[u8]) -> Result<Result<Vec<u8>, Vec<u8>>, Fault> {
+    pub fn apply(
+        &mut self,
+        ctx: LogContext,
+        command: &[u8],
+    ) -> Result<Result<Vec<u8>, Vec<u8>>, Fault> {
         let fuel = self.limits.fuel_per_call;
-        let ctx = wit_machine::LogContext { index: ctx.index, term: ctx.term, leader_time_ms: ctx.leader_time_ms };
-        self.call(fuel, |b, s| b.reservoir_plugin_machine().call_apply(s, ctx, command))
+        let ctx = wit_machine::LogContext {
+            index: ctx.index,
+            term: ctx.term,
+            leader_time_ms: ctx.leader_time_ms,
+        };
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_machine().call_apply(s, ctx, command)
+        })
     }
 
     /// `machine.query`.
-    pub fn query(&mut self, now_ms: u64, request: &[u8]) -> Result<Result<Vec<u8>, Vec<u8>>, Fault> {
+    pub fn query(
+        &mut self,
+        now_ms: u64,
+        request: &[u8],
+    ) -> Result<Result<Vec<u8>, Vec<u8>>, Fault> {
         let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |b, s| b.reservoir_plugin_machine().call_query(s, now_ms, request))
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_machine().call_query(s, now_ms, request)
+        })
     }
 
     /// `machine.snapshot`.
@@ -127,14 +156,18 @@ impl Instance {
     /// `machine.restore`: `Ok(Err(reason))` when the plugin refuses the bytes.
     pub fn restore(&mut self, snapshot: &[u8]) -> Result<Result<(), String>, Fault> {
         let fuel = self.limits.fuel_per_state_call;
-        self.call(fuel, |b, s| b.reservoir_plugin_machine().call_restore(s, snapshot))
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_machine().call_restore(s, snapshot)
+        })
     }
 
     /// `front.route`.
     pub fn route(&mut self, request: &HttpRequest) -> Result<RouteAction, Fault> {
         let fuel = self.limits.fuel_per_call;
         let request = to_wit_request(request);
-        let action = self.call(fuel, |b, s| b.reservoir_plugin_front().call_route(s, &request))?;
+        let action = self.call(fuel, |b, s| {
+            b.reservoir_plugin_front().call_route(s, &request)
+        })?;
         Ok(match action {
             wit::RouteAction::Read(q) => RouteAction::Read(q),
             wit::RouteAction::Write(c) => RouteAction::Write(c),
@@ -143,18 +176,32 @@ impl Instance {
     }
 
     /// `front.render`.
-    pub fn render(&mut self, request: &HttpRequest, outcome: &Outcome) -> Result<HttpResponse, Fault> {
+    pub fn render(
+        &mut self,
+        request: &HttpRequest,
+        outcome: &Outcome,
+    ) -> Result<HttpResponse, Fault> {
         let fuel = self.limits.fuel_per_call;
         let request = to_wit_request(request);
         let outcome = to_wit_outcome(outcome);
-        let response = self.call(fuel, |b, s| b.reservoir_plugin_front().call_render(s, &request, &outcome))?;
+        let response = self.call(fuel, |b, s| {
+            b.reservoir_plugin_front()
+                .call_render(s, &request, &outcome)
+        })?;
         Ok(from_wit_response(response))
     }
 
     /// `front.console`: `None` when the plugin does not know the command.
-    pub fn console(&mut self, line: &str, mode: ConsoleMode) -> Result<Option<ConsoleAction>, Fault> {
+    pub fn console(
+        &mut self,
+        line: &str,
+        mode: ConsoleMode,
+    ) -> Result<Option<ConsoleAction>, Fault> {
         let fuel = self.limits.fuel_per_call;
-        let action = self.call(fuel, |b, s| b.reservoir_plugin_front().call_console(s, line, to_wit_mode(mode)))?;
+        let action = self.call(fuel, |b, s| {
+            b.reservoir_plugin_front()
+                .call_console(s, line, to_wit_mode(mode))
+        })?;
         Ok(action.map(|a| match a {
             wit::ConsoleAction::Read(q) => ConsoleAction::Read(q),
             wit::ConsoleAction::Write(c) => ConsoleAction::Write(c),
@@ -163,36 +210,63 @@ impl Instance {
     }
 
     /// `front.console-render`.
-    pub fn console_render(&mut self, line: &str, mode: ConsoleMode, outcome: &Outcome) -> Result<String, Fault> {
+    pub fn console_render(
+        &mut self,
+        line: &str,
+        mode: ConsoleMode,
+        outcome: &Outcome,
+    ) -> Result<String, Fault> {
         let fuel = self.limits.fuel_per_call;
         let outcome = to_wit_outcome(outcome);
-        self.call(fuel, |b, s| b.reservoir_plugin_front().call_console_render(s, line, to_wit_mode(mode), &outcome))
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_front()
+                .call_console_render(s, line, to_wit_mode(mode), &outcome)
+        })
     }
 
     /// `front.console-help`.
     pub fn console_help(&mut self, mode: ConsoleMode) -> Result<String, Fault> {
         let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |b, s| b.reservoir_plugin_front().call_console_help(s, to_wit_mode(mode)))
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_front()
+                .call_console_help(s, to_wit_mode(mode))
+        })
     }
 
     /// `front.overview`: the query whose rendering the console shows.
     pub fn overview(&mut self, mode: ConsoleMode) -> Result<Option<Vec<u8>>, Fault> {
         let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |b, s| b.reservoir_plugin_front().call_overview(s, to_wit_mode(mode)))
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_front()
+                .call_overview(s, to_wit_mode(mode))
+        })
     }
 
     /// `front.render-overview`.
-    pub fn render_overview(&mut self, mode: ConsoleMode, outcome: &Outcome) -> Result<String, Fault> {
+    pub fn render_overview(
+        &mut self,
+        mode: ConsoleMode,
+        outcome: &Outcome,
+    ) -> Result<String, Fault> {
         let fuel = self.limits.fuel_per_call;
         let outcome = to_wit_outcome(outcome);
-        self.call(fuel, |b, s| b.reservoir_plugin_front().call_render_overview(s, to_wit_mode(mode), &outcome))
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_front()
+                .call_render_overview(s, to_wit_mode(mode), &outcome)
+        })
     }
 
     /// `front.describe`: one line about a command, with its result when known.
-    pub fn describe(&mut self, command: &[u8], result: Option<&Result<Vec<u8>, Vec<u8>>>) -> Result<String, Fault> {
+    pub fn describe(
+        &mut self,
+        command: &[u8],
+        result: Option<&Result<Vec<u8>, Vec<u8>>>,
+    ) -> Result<String, Fault> {
         let fuel = self.limits.fuel_per_call;
         let result = result.map(|r| r.as_ref().map(Vec::as_slice).map_err(Vec::as_slice));
-        self.call(fuel, |b, s| b.reservoir_plugin_front().call_describe(s, command, result))
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_front().call_describe(s, command, result)
+        })
     }
 }
 
@@ -236,5 +310,9 @@ fn to_wit_outcome(outcome: &Outcome) -> wit::Outcome {
 }
 
 fn from_wit_response(response: wit::HttpResponse) -> HttpResponse {
-    HttpResponse { status: response.status, headers: response.headers, body: response.body }
+    HttpResponse {
+        status: response.status,
+        headers: response.headers,
+        body: response.body,
+    }
 }

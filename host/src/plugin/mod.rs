@@ -13,7 +13,7 @@ pub mod runtime;
 pub mod types;
 
 pub use instance::{Fault, Instance};
-pub use runtime::{LoadError, LoadedPlugin, Limits, PluginImage, Runtime};
+pub use runtime::{Limits, LoadError, LoadedPlugin, PluginImage, Runtime};
 pub use types::*;
 
 #[cfg(test)]

@@ -73,18 +73,29 @@ impl PluginImage {
 
 impl fmt::Debug for PluginImage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PluginImage({}, {} bytes)", self.short_hash(), self.bytes.len())
+        write!(
+            f,
+            "PluginImage({}, {} bytes)",
+            self.short_hash(),
+            self.bytes.len()
+        )
     }
 }
 
 /// An error chain on one line: wasmtime's messages can span lines (e.g. byte dumps).
 fn one_line(error: &wasmtime::Error) -> String {
-    format!("{error:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+    format!("{error:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Lower-case hex SHA-256.
 pub fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Why a candidate plugin was refused; `step` says how far validation got.
@@ -120,7 +131,13 @@ pub struct LoadedPlugin {
 
 impl fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LoadedPlugin({} {} {})", self.info.name, self.info.version, self.image.short_hash())
+        write!(
+            f,
+            "LoadedPlugin({} {} {})",
+            self.info.name,
+            self.info.version,
+            self.image.short_hash()
+        )
     }
 }
 
@@ -134,7 +151,9 @@ pub struct Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,7 +172,11 @@ impl Runtime {
             .relaxed_simd_deterministic(true)
             .max_wasm_stack(limits.stack_bytes);
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(one_line(&e)))?;
-        Ok(Runtime { engine, limits, cache: Mutex::new(BTreeMap::new()) })
+        Ok(Runtime {
+            engine,
+            limits,
+            cache: Mutex::new(BTreeMap::new()),
+        })
     }
 
     /// The limits every instance of this runtime runs under.
@@ -172,20 +195,27 @@ impl Runtime {
         if let Some(hit) = self.lock_cache().get(&image.hash) {
             return Ok(hit.clone());
         }
-        let component =
-            Component::new(&self.engine, &image.bytes).map_err(|e| LoadError::Compile(one_line(&e)))?;
-        let imports: Vec<String> =
-            component.component_type().imports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let component = Component::new(&self.engine, &image.bytes)
+            .map_err(|e| LoadError::Compile(one_line(&e)))?;
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
         if !imports.is_empty() {
             return Err(LoadError::Imports(imports.join(", ")));
         }
         let linker: Linker<HostState> = Linker::new(&self.engine);
-        let instance_pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Exports(one_line(&e)))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Exports(one_line(&e)))?;
         let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::Exports(one_line(&e)))?;
-        let mut probe = Instance::from_pre(&self.engine, &pre, self.limits).map_err(|e| LoadError::Info(e.to_string()))?;
+        let mut probe = Instance::from_pre(&self.engine, &pre, self.limits)
+            .map_err(|e| LoadError::Info(e.to_string()))?;
         let info = probe.info().map_err(|e| LoadError::Info(e.to_string()))?;
         let loaded = Arc::new(LoadedPlugin { image, info, pre });
-        self.lock_cache().insert(loaded.image.hash.clone(), loaded.clone());
+        self.lock_cache()
+            .insert(loaded.image.hash.clone(), loaded.clone());
         Ok(loaded)
     }
 
@@ -199,6 +229,8 @@ impl Runtime {
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<LoadedPlugin>>> {
         // A panic while holding this lock would leave a consistent map (insert is atomic).
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

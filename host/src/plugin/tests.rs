@@ -39,14 +39,19 @@ fn bytes_that_are_not_a_component_are_refused_at_compile() {
 #[test]
 fn a_component_of_another_world_is_refused_at_exports() {
     let bytes = wat::parse_str("(component)").expect("wat");
-    let err = runtime().load(PluginImage::new(bytes)).expect_err("refused");
+    let err = runtime()
+        .load(PluginImage::new(bytes))
+        .expect_err("refused");
     assert!(matches!(err, LoadError::Exports(_)), "{err}");
 }
 
 #[test]
 fn a_component_with_imports_is_refused_at_imports() {
-    let bytes = wat::parse_str(r#"(component (import "wasi:clocks/wall-clock@0.2.0" (instance)))"#).expect("wat");
-    let err = runtime().load(PluginImage::new(bytes)).expect_err("refused");
+    let bytes = wat::parse_str(r#"(component (import "wasi:clocks/wall-clock@0.2.0" (instance)))"#)
+        .expect("wat");
+    let err = runtime()
+        .load(PluginImage::new(bytes))
+        .expect_err("refused");
     assert!(matches!(err, LoadError::Imports(_)), "{err}");
     assert!(err.to_string().contains("wasi:clocks/wall-clock"), "{err}");
 }
@@ -64,18 +69,39 @@ fn instances_round_trip_their_state_through_snapshot_and_restore() {
     let runtime = runtime();
     let plugin = runtime.load(seat_plugin()).expect("valid");
     let mut first = runtime.instantiate(&plugin).expect("instance");
-    let Some(ConsoleAction::Write(command)) = first.console("a1", ConsoleMode::Demo).expect("console") else {
+    let Some(ConsoleAction::Write(command)) =
+        first.console("a1", ConsoleMode::Demo).expect("console")
+    else {
         panic!("booking a1 is a write");
     };
-    let ctx = LogContext { index: 1, term: 1, leader_time_ms: 1 };
+    let ctx = LogContext {
+        index: 1,
+        term: 1,
+        leader_time_ms: 1,
+    };
     assert!(first.apply(ctx, &command).expect("apply").is_ok());
     // The same command again is refused by the rules, and the instance stays alive.
-    assert!(first.apply(LogContext { index: 2, ..ctx }, &command).expect("apply").is_err());
+    assert!(first
+        .apply(LogContext { index: 2, ..ctx }, &command)
+        .expect("apply")
+        .is_err());
     assert!(!first.is_dead());
 
     let snapshot = first.snapshot().expect("snapshot");
     let mut second = runtime.instantiate(&plugin).expect("instance");
-    second.restore(&snapshot).expect("call").expect("restore accepted");
-    assert!(second.apply(LogContext { index: 3, ..ctx }, &command).expect("apply").is_err(), "a1 is taken after restore");
-    assert!(second.restore(b"garbage").expect("call").is_err(), "garbage snapshot refused");
+    second
+        .restore(&snapshot)
+        .expect("call")
+        .expect("restore accepted");
+    assert!(
+        second
+            .apply(LogContext { index: 3, ..ctx }, &command)
+            .expect("apply")
+            .is_err(),
+        "a1 is taken after restore"
+    );
+    assert!(
+        second.restore(b"garbage").expect("call").is_err(),
+        "garbage snapshot refused"
+    );
 }

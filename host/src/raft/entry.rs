@@ -36,9 +36,16 @@ pub enum Payload {
 impl fmt::Display for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.payload {
-            Payload::Command(bytes) => write!(f, "command({} bytes)@{}", bytes.len(), self.leader_time_ms),
+            Payload::Command(bytes) => {
+                write!(f, "command({} bytes)@{}", bytes.len(), self.leader_time_ms)
+            }
             Payload::InstallPlugin { image, bootstrap } => {
-                write!(f, "install-plugin({}, bootstrap={bootstrap})@{}", image.short_hash(), self.leader_time_ms)
+                write!(
+                    f,
+                    "install-plugin({}, bootstrap={bootstrap})@{}",
+                    image.short_hash(),
+                    self.leader_time_ms
+                )
             }
         }
     }

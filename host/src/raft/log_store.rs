@@ -49,7 +49,12 @@ impl RaftLogReader<TypeConfig> for MemLogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, io::Error> {
-        Ok(self.lock().entries.range(range).map(|(_, e)| e.clone()).collect())
+        Ok(self
+            .lock()
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
@@ -63,7 +68,10 @@ impl RaftLogStorage<TypeConfig> for MemLogStore {
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
         let log = self.lock();
         let last = log.entries.values().next_back().map(|e| e.log_id);
-        Ok(LogState { last_purged_log_id: log.last_purged, last_log_id: last.or(log.last_purged) })
+        Ok(LogState {
+            last_purged_log_id: log.last_purged,
+            last_log_id: last.or(log.last_purged),
+        })
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -84,7 +92,11 @@ impl RaftLogStorage<TypeConfig> for MemLogStore {
         Ok(self.lock().committed)
     }
 
-    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -137,15 +149,16 @@ mod tests {
 
     impl StoreBuilder<TypeConfig, MemLogStore, StateMachine> for MemBuilder {
         async fn build(&self) -> Result<((), MemLogStore, StateMachine), StorageError<TypeConfig>> {
-            let runtime =
-                Runtime::new(Limits::default()).map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
+            let runtime = Runtime::new(Limits::default())
+                .map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
             let machine = StateMachine::new(Machine::new(Arc::new(runtime)));
             Ok(((), MemLogStore::new(), machine))
         }
     }
 
     #[tokio::test]
-    async fn memory_log_store_passes_openraft_storage_suite() -> Result<(), StorageError<TypeConfig>> {
+    async fn memory_log_store_passes_openraft_storage_suite() -> Result<(), StorageError<TypeConfig>>
+    {
         Suite::test_all(MemBuilder).await
     }
 }

@@ -6,8 +6,8 @@ use std::future::Future;
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest, TransferLeaderResponse,
-    VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 use openraft::{BasicNode, OptionalSend};
 
@@ -46,7 +46,10 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerConnection;
 
     async fn new_client(&mut self, _target: u64, node: &BasicNode) -> Self::Network {
-        PeerConnection { addr: node.addr.clone(), client: self.client.clone() }
+        PeerConnection {
+            addr: node.addr.clone(),
+            client: self.client.clone(),
+        }
     }
 }
 
@@ -64,12 +67,20 @@ fn to_rpc_error(error: PeerError) -> RPCError<TypeConfig> {
 }
 
 impl PeerConnection {
-    async fn rpc<Req, Resp>(&self, path: &str, request: &Req, option: &RPCOption) -> Result<Resp, RPCError<TypeConfig>>
+    async fn rpc<Req, Resp>(
+        &self,
+        path: &str,
+        request: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, RPCError<TypeConfig>>
     where
         Req: serde::Serialize,
         Resp: serde::de::DeserializeOwned,
     {
-        self.client.call(&self.addr, path, request, option.hard_ttl()).await.map_err(to_rpc_error)
+        self.client
+            .call(&self.addr, path, request, option.hard_ttl())
+            .await
+            .map_err(to_rpc_error)
     }
 }
 

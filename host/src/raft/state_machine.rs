@@ -97,7 +97,9 @@ impl Active {
     fn rebuild(&mut self, runtime: &Runtime) -> Result<(), Fault> {
         let mut instance = runtime.instantiate(&self.plugin)?;
         if let Some(checkpoint) = &self.checkpoint {
-            instance.restore(checkpoint)?.map_err(|reason| Fault::Trap(format!("restore refused: {reason}")))?;
+            instance
+                .restore(checkpoint)?
+                .map_err(|reason| Fault::Trap(format!("restore refused: {reason}")))?;
         }
         for (ctx, command) in &self.replay {
             // Its answer was reported when it first ran; replay only rebuilds the state.
@@ -228,7 +230,11 @@ impl Machine {
     /// # Errors
     /// [`QueryError::NoPlugin`] before the first install; [`QueryError::Fault`] if the plugin
     /// faults (the instance is rebuilt on the next call).
-    pub fn query(&self, now_ms: u64, request: &[u8]) -> Result<Result<Vec<u8>, Vec<u8>>, QueryError> {
+    pub fn query(
+        &self,
+        now_ms: u64,
+        request: &[u8],
+    ) -> Result<Result<Vec<u8>, Vec<u8>>, QueryError> {
         let mut state = self.lock();
         let active = state.active.as_mut().ok_or(QueryError::NoPlugin)?;
         let instance = active.instance(&self.runtime)?;
@@ -240,8 +246,17 @@ impl Machine {
         let _ = self.events.send(event);
     }
 
-    fn apply_envelope(&self, state: &mut MachineState, log_id: LogId, envelope: &Envelope) -> ApplyOutcome {
-        let ctx = LogContext { index: log_id.index, term: log_id.leader_id.term, leader_time_ms: envelope.leader_time_ms };
+    fn apply_envelope(
+        &self,
+        state: &mut MachineState,
+        log_id: LogId,
+        envelope: &Envelope,
+    ) -> ApplyOutcome {
+        let ctx = LogContext {
+            index: log_id.index,
+            term: log_id.leader_id.term,
+            leader_time_ms: envelope.leader_time_ms,
+        };
         match &envelope.payload {
             Payload::Command(command) => {
                 let outcome = match state.active.as_mut() {
@@ -251,13 +266,20 @@ impl Machine {
                 self.announce(CommitEvent {
                     index: ctx.index,
                     term: ctx.term,
-                    kind: CommitKind::Command { command: command.clone(), outcome: outcome.clone() },
+                    kind: CommitKind::Command {
+                        command: command.clone(),
+                        outcome: outcome.clone(),
+                    },
                 });
                 outcome
             }
             Payload::InstallPlugin { image, bootstrap } => {
                 let outcome = self.install(state, ctx.index, image, *bootstrap);
-                self.announce(CommitEvent { index: ctx.index, term: ctx.term, kind: CommitKind::Plugin(outcome.clone()) });
+                self.announce(CommitEvent {
+                    index: ctx.index,
+                    term: ctx.term,
+                    kind: CommitKind::Plugin(outcome.clone()),
+                });
                 outcome
             }
         }
@@ -265,7 +287,13 @@ impl Machine {
 
     /// Swaps the plugin at this log index: old snapshot into the new plugin's restore. Any
     /// failure leaves the old plugin in place and is reported the same way on every replica.
-    fn install(&self, state: &mut MachineState, index: u64, image: &PluginImage, bootstrap: bool) -> ApplyOutcome {
+    fn install(
+        &self,
+        state: &mut MachineState,
+        index: u64,
+        image: &PluginImage,
+        bootstrap: bool,
+    ) -> ApplyOutcome {
         if let Some(active) = &state.active {
             if bootstrap || active.plugin.image.hash == image.hash {
                 return ApplyOutcome::PluginUnchanged;
@@ -282,7 +310,11 @@ impl Machine {
             None => None,
             Some(active) => match active.instance(&self.runtime).and_then(|i| i.snapshot()) {
                 Ok(bytes) => Some(bytes),
-                Err(fault) => return ApplyOutcome::PluginRefused(format!("snapshot of the current state: {fault}")),
+                Err(fault) => {
+                    return ApplyOutcome::PluginRefused(format!(
+                        "snapshot of the current state: {fault}"
+                    ))
+                }
             },
         };
         let mut instance = match self.runtime.instantiate(&plugin) {
@@ -292,7 +324,9 @@ impl Machine {
         if let Some(bytes) = &carried {
             match instance.restore(bytes) {
                 Ok(Ok(())) => {}
-                Ok(Err(reason)) => return ApplyOutcome::PluginRefused(format!("restore: {reason}")),
+                Ok(Err(reason)) => {
+                    return ApplyOutcome::PluginRefused(format!("restore: {reason}"))
+                }
                 Err(fault) => return ApplyOutcome::PluginRefused(format!("restore: {fault}")),
             }
         }
@@ -301,7 +335,13 @@ impl Machine {
             version: plugin.info.version.clone(),
             hash: plugin.image.hash.clone(),
         };
-        state.active = Some(Active { plugin: plugin.clone(), instance, installed_at: index, checkpoint: carried, replay: Vec::new() });
+        state.active = Some(Active {
+            plugin: plugin.clone(),
+            instance,
+            installed_at: index,
+            checkpoint: carried,
+            replay: Vec::new(),
+        });
         self.plugin_tx.send_replace(Some(plugin));
         outcome
     }
@@ -318,9 +358,16 @@ impl Machine {
                 (Some(active.plugin.image.clone()), bytes)
             }
         };
-        let image = SnapshotImage { version: SNAPSHOT_IMAGE_VERSION, plugin, state: plugin_state };
+        let image = SnapshotImage {
+            version: SNAPSHOT_IMAGE_VERSION,
+            plugin,
+            state: plugin_state,
+        };
         let data = postcard::to_stdvec(&image).map_err(io::Error::other)?;
-        let meta = SnapshotMeta { last_log_id: state.last_applied, last_membership: state.membership.clone() };
+        let meta = SnapshotMeta {
+            last_log_id: state.last_applied,
+            last_membership: state.membership.clone(),
+        };
         state.current_snapshot = Some((meta.clone(), data.clone()));
         Ok((meta, data))
     }
@@ -328,28 +375,47 @@ impl Machine {
     /// Validates a snapshot fully (decode, load plugin, restore into a fresh instance) before
     /// replacing anything: an error returned to openraft would stop the node.
     fn install_snapshot(&self, meta: &SnapshotMeta, data: Vec<u8>) -> Result<(), io::Error> {
-        let image: SnapshotImage = postcard::from_bytes(&data)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("undecodable snapshot: {e}")))?;
+        let image: SnapshotImage = postcard::from_bytes(&data).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("undecodable snapshot: {e}"),
+            )
+        })?;
         if image.version != SNAPSHOT_IMAGE_VERSION {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("snapshot image version {} is not {SNAPSHOT_IMAGE_VERSION}", image.version),
+                format!(
+                    "snapshot image version {} is not {SNAPSHOT_IMAGE_VERSION}",
+                    image.version
+                ),
             ));
         }
         let active = match image.plugin {
             None => None,
             Some(plugin_image) => {
                 if !plugin_image.is_intact() {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "snapshot plugin does not match its hash"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "snapshot plugin does not match its hash",
+                    ));
                 }
                 let plugin = self.runtime.load(plugin_image).map_err(io::Error::other)?;
-                let mut instance = self.runtime.instantiate(&plugin).map_err(io::Error::other)?;
+                let mut instance = self
+                    .runtime
+                    .instantiate(&plugin)
+                    .map_err(io::Error::other)?;
                 instance
                     .restore(&image.state)
                     .map_err(io::Error::other)?
                     .map_err(|reason| io::Error::new(io::ErrorKind::InvalidData, reason))?;
                 let installed_at = meta.last_log_id.map_or(0, |id| id.index);
-                Some(Active { plugin, instance, installed_at, checkpoint: Some(image.state), replay: Vec::new() })
+                Some(Active {
+                    plugin,
+                    instance,
+                    installed_at,
+                    checkpoint: Some(image.state),
+                    replay: Vec::new(),
+                })
             }
         };
         let plugin = active.as_ref().map(|a| a.plugin.clone());
@@ -361,8 +427,14 @@ impl Machine {
             state.current_snapshot = Some((meta.clone(), data));
         }
         self.plugin_tx.send_replace(plugin);
-        let (index, term) = meta.last_log_id.map_or((0, 0), |id| (id.index, id.leader_id.term));
-        self.announce(CommitEvent { index, term, kind: CommitKind::SnapshotInstalled });
+        let (index, term) = meta
+            .last_log_id
+            .map_or((0, 0), |id| (id.index, id.leader_id.term));
+        self.announce(CommitEvent {
+            index,
+            term,
+            kind: CommitKind::SnapshotInstalled,
+        });
         Ok(())
     }
 }
@@ -385,7 +457,10 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         let (meta, data) = self.machine.build_snapshot()?;
-        Ok(Snapshot { meta, snapshot: std::io::Cursor::new(data) })
+        Ok(Snapshot {
+            meta,
+            snapshot: std::io::Cursor::new(data),
+        })
     }
 }
 
@@ -400,7 +475,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
     where
-        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + openraft::OptionalSend,
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>>
+            + Unpin
+            + openraft::OptionalSend,
     {
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
@@ -409,10 +486,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 state.last_applied = Some(entry.log_id);
                 match &entry.payload {
                     EntryPayload::Blank => ApplyOutcome::Nothing,
-                    EntryPayload::Normal(envelope) => self.machine.apply_envelope(&mut state, entry.log_id, envelope),
+                    EntryPayload::Normal(envelope) => {
+                        self.machine
+                            .apply_envelope(&mut state, entry.log_id, envelope)
+                    }
                     EntryPayload::Membership(membership) => {
-                        state.membership = StoredMembership::new(Some(entry.log_id), membership.clone());
-                        let voters: Vec<String> = membership.voter_ids().map(|id| id.to_string()).collect();
+                        state.membership =
+                            StoredMembership::new(Some(entry.log_id), membership.clone());
+                        let voters: Vec<String> =
+                            membership.voter_ids().map(|id| id.to_string()).collect();
                         self.machine.announce(CommitEvent {
                             index: entry.log_id.index,
                             term: entry.log_id.leader_id.term,
@@ -433,7 +515,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.clone()
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotData) -> Result<(), io::Error> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: SnapshotData,
+    ) -> Result<(), io::Error> {
         self.machine.install_snapshot(meta, snapshot.into_inner())
     }
 
@@ -442,6 +528,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok(state
             .current_snapshot
             .as_ref()
-            .map(|(meta, data)| Snapshot { meta: meta.clone(), snapshot: std::io::Cursor::new(data.clone()) }))
+            .map(|(meta, data)| Snapshot {
+                meta: meta.clone(),
+                snapshot: std::io::Cursor::new(data.clone()),
+            }))
     }
 }
