@@ -46,6 +46,8 @@ pub struct Instance {
     bindings: Plugin,
     limits: Limits,
     dead: bool,
+    /// Fuel the last call consumed, for metrics and for tests that calibrate budgets.
+    last_fuel_used: u64,
 }
 
 impl Instance {
@@ -77,7 +79,13 @@ impl Instance {
             bindings,
             limits,
             dead: false,
+            last_fuel_used: 0,
         })
+    }
+
+    /// Fuel consumed by the most recent call (its whole budget if it ran out).
+    pub fn last_fuel_used(&self) -> u64 {
+        self.last_fuel_used
     }
 
     /// True once a fault has made this instance unusable.
@@ -96,7 +104,9 @@ impl Instance {
         if let Err(e) = self.store.set_fuel(fuel) {
             return Err(Fault::Trap(format!("cannot set fuel: {e:#}")));
         }
-        match f(&self.bindings, &mut self.store) {
+        let outcome = f(&self.bindings, &mut self.store);
+        self.last_fuel_used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        match outcome {
             Ok(value) => Ok(value),
             Err(error) => {
                 self.dead = true;

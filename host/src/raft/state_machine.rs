@@ -534,3 +534,180 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use openraft::testing::log_id;
+
+    use super::*;
+    use crate::plugin::{ConsoleAction, ConsoleMode, Limits, PluginImage, Runtime};
+
+    fn seat_plugin() -> PluginImage {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/seat.wasm");
+        PluginImage::new(std::fs::read(path).expect("plugins/seat.wasm is committed"))
+    }
+
+    /// The seat plugin's command for a demo console line, built by its own front.
+    fn command(runtime: &Runtime, line: &str) -> Vec<u8> {
+        let plugin = runtime.load(seat_plugin()).expect("valid plugin");
+        let mut front = runtime.instantiate(&plugin).expect("instance");
+        match front.console(line, ConsoleMode::Demo).expect("console") {
+            Some(ConsoleAction::Write(command)) => command,
+            other => panic!("{line} is not a write: {other:?}"),
+        }
+    }
+
+    struct Harness {
+        machine: Arc<Machine>,
+        index: u64,
+    }
+
+    impl Harness {
+        fn new(limits: Limits) -> Harness {
+            let machine = Machine::new(Arc::new(Runtime::new(limits).expect("engine")));
+            let mut harness = Harness { machine, index: 0 };
+            let install = Payload::InstallPlugin {
+                image: seat_plugin(),
+                bootstrap: true,
+            };
+            assert!(matches!(
+                harness.apply(install),
+                ApplyOutcome::PluginInstalled { .. }
+            ));
+            harness
+        }
+
+        fn apply(&mut self, payload: Payload) -> ApplyOutcome {
+            self.index += 1;
+            let envelope = Envelope {
+                leader_time_ms: 1_000 + self.index,
+                payload,
+            };
+            let mut state = self.machine.lock();
+            self.machine.apply_envelope(
+                &mut state,
+                log_id::<TypeConfig>(1, 0, self.index),
+                &envelope,
+            )
+        }
+
+        fn fuel_of(&mut self, command: Vec<u8>) -> u64 {
+            let outcome = self.apply(Payload::Command(command));
+            assert!(matches!(outcome, ApplyOutcome::Applied(_)), "{outcome:?}");
+            let mut state = self.machine.lock();
+            state
+                .active
+                .as_mut()
+                .expect("plugin")
+                .instance
+                .last_fuel_used()
+        }
+    }
+
+    #[test]
+    fn a_command_that_runs_out_of_fuel_fails_alone_and_the_state_survives() {
+        let big_booking = "b1 b2 b3 b4 b5 b6 c1 c2 c3 c4 c5 c6 d1 d2 d3 d4 d5 d6";
+        // Calibrate: fuel of a one-seat booking and of an eighteen-seat booking.
+        let runtime = Runtime::new(Limits::default()).expect("engine");
+        let mut calibration = Harness::new(Limits::default());
+        let small = calibration.fuel_of(command(&runtime, "a1"));
+        let large = calibration.fuel_of(command(&runtime, big_booking));
+        assert!(
+            large > small * 3 / 2,
+            "an 18-seat booking should cost clearly more fuel than 1 seat: {small} vs {large}"
+        );
+
+        // A budget between the two: small bookings fit, the big one runs out of fuel.
+        let limits = Limits {
+            fuel_per_call: (small + large) / 2,
+            ..Limits::default()
+        };
+        let mut harness = Harness::new(limits);
+        let a1 = command(&runtime, "a1");
+        assert!(matches!(
+            harness.apply(Payload::Command(a1.clone())),
+            ApplyOutcome::Applied(_)
+        ));
+        let failed = harness.apply(Payload::Command(command(&runtime, big_booking)));
+        match &failed {
+            ApplyOutcome::Failed(reason) => assert!(reason.contains("ran out of fuel"), "{reason}"),
+            other => panic!("expected an out-of-fuel failure, got {other:?}"),
+        }
+        // The instance was rebuilt from the replay list: a1 is still booked, b1 was not booked.
+        assert!(matches!(
+            harness.apply(Payload::Command(a1)),
+            ApplyOutcome::Rejected(_)
+        ));
+        assert!(matches!(
+            harness.apply(Payload::Command(command(&runtime, "b1"))),
+            ApplyOutcome::Applied(_)
+        ));
+    }
+
+    #[test]
+    fn snapshots_carry_plugin_and_state_to_a_fresh_machine() {
+        let runtime = Runtime::new(Limits::default()).expect("engine");
+        let mut source = Harness::new(Limits::default());
+        assert!(matches!(
+            source.apply(Payload::Command(command(&runtime, "c3"))),
+            ApplyOutcome::Applied(_)
+        ));
+        let (meta, data) = source.machine.build_snapshot().expect("snapshot");
+
+        let target = Machine::new(Arc::new(Runtime::new(Limits::default()).expect("engine")));
+        target.install_snapshot(&meta, data).expect("install");
+        assert_eq!(target.status().last_applied, meta.last_log_id);
+        let mut target = Harness {
+            machine: target,
+            index: 10,
+        };
+        assert!(matches!(
+            target.apply(Payload::Command(command(&runtime, "c3"))),
+            ApplyOutcome::Rejected(_)
+        ));
+    }
+
+    #[test]
+    fn a_corrupt_snapshot_is_refused_and_changes_nothing() {
+        let runtime = Runtime::new(Limits::default()).expect("engine");
+        let mut harness = Harness::new(Limits::default());
+        assert!(matches!(
+            harness.apply(Payload::Command(command(&runtime, "d1"))),
+            ApplyOutcome::Applied(_)
+        ));
+        let (meta, mut data) = harness.machine.build_snapshot().expect("snapshot");
+        let last = data.len() - 1;
+        data[last] ^= 0x5a;
+        data.truncate(data.len() / 2);
+        assert!(harness.machine.install_snapshot(&meta, data).is_err());
+        assert!(matches!(
+            harness.apply(Payload::Command(command(&runtime, "d1"))),
+            ApplyOutcome::Rejected(_)
+        ));
+    }
+
+    #[test]
+    fn a_bootstrap_install_never_replaces_the_current_plugin() {
+        let mut harness = Harness::new(Limits::default());
+        let again = harness.apply(Payload::InstallPlugin {
+            image: seat_plugin(),
+            bootstrap: true,
+        });
+        assert_eq!(again, ApplyOutcome::PluginUnchanged);
+        let bogus = PluginImage {
+            hash: "0".repeat(64),
+            bytes: b"junk".to_vec(),
+        };
+        let refused = harness.apply(Payload::InstallPlugin {
+            image: bogus,
+            bootstrap: false,
+        });
+        assert!(
+            matches!(refused, ApplyOutcome::PluginRefused(_)),
+            "{refused:?}"
+        );
+        assert!(harness.machine.status().plugin.is_some());
+    }
+}
