@@ -31,7 +31,7 @@ pub(crate) fn banner(node: &Node, mode: ConsoleMode) -> String {
     )
 }
 
-/// The plugin's overview (e.g. the seat map) from this node's local state.
+/// The plugin's overview (its main view of the state) from this node's local state.
 pub(crate) async fn overview(node: &Node, mode: ConsoleMode) -> Option<String> {
     let front = node.front();
     let query = front.call(|p| p.overview(mode)).ok()??;

@@ -3,7 +3,7 @@
 //! Host commands (`help`, `is-leader`, `status`, `exit`) are answered here; every other line is
 //! offered to the plugin's `console` export, which turns it into a read, a write or text. Commit
 //! notices from every node's applies are printed as they happen, with the plugin's overview
-//! (the seat map, for the seat plugin) in demo mode.
+//! (whatever the plugin's `overview` shows) in demo mode.
 //!
 //! - [`input`]: where lines come from: rustyline on a terminal, plain lines from a pipe.
 //! - [`commands`]: what a line does.

@@ -17,4 +17,4 @@ pub use runtime::{Limits, LoadError, LoadedPlugin, PluginImage, Runtime};
 pub use types::*;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

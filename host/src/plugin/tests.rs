@@ -1,4 +1,4 @@
-//! Loading and validating components: the seat plugin passes, and each kind of bad candidate
+//! Loading and validating components: the bundled plugin passes, and each kind of bad candidate
 //! is refused at the step that catches it.
 
 use std::sync::Arc;
@@ -9,19 +9,22 @@ fn runtime() -> Runtime {
     Runtime::new(Limits::default()).expect("engine")
 }
 
-fn seat_plugin() -> PluginImage {
+/// The bundled plugin (`plugins/seat.wasm`), the fixture of the host's unit tests.
+pub(crate) fn bundled_plugin() -> PluginImage {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/seat.wasm");
     PluginImage::new(std::fs::read(path).expect("plugins/seat.wasm is committed"))
 }
 
 #[test]
-fn the_seat_plugin_loads_and_describes_itself() {
+fn the_bundled_plugin_loads_and_describes_itself() {
     let runtime = runtime();
-    let plugin = runtime.load(seat_plugin()).expect("seat plugin is valid");
-    assert_eq!(plugin.info.name, "seat-logic");
+    let plugin = runtime
+        .load(bundled_plugin())
+        .expect("bundled plugin is valid");
+    assert!(!plugin.info.name.is_empty());
     assert!(plugin.info.snapshot_format >= plugin.info.min_restore_format);
     // A second load of the same bytes is served from the cache.
-    let again = runtime.load(seat_plugin()).expect("cached");
+    let again = runtime.load(bundled_plugin()).expect("cached");
     assert!(Arc::ptr_eq(&plugin, &again));
 }
 
@@ -58,7 +61,7 @@ fn a_component_with_imports_is_refused_at_imports() {
 
 #[test]
 fn an_image_detects_tampered_bytes() {
-    let mut image = seat_plugin();
+    let mut image = bundled_plugin();
     assert!(image.is_intact());
     image.bytes[100] ^= 0xff;
     assert!(!image.is_intact());
@@ -67,12 +70,12 @@ fn an_image_detects_tampered_bytes() {
 #[test]
 fn instances_round_trip_their_state_through_snapshot_and_restore() {
     let runtime = runtime();
-    let plugin = runtime.load(seat_plugin()).expect("valid");
+    let plugin = runtime.load(bundled_plugin()).expect("valid");
     let mut first = runtime.instantiate(&plugin).expect("instance");
     let Some(ConsoleAction::Write(command)) =
         first.console("a1", ConsoleMode::Demo).expect("console")
     else {
-        panic!("booking a1 is a write");
+        panic!("the console line `a1` is a write");
     };
     let ctx = LogContext {
         index: 1,

@@ -91,7 +91,7 @@ pub enum Outcome {
 /// Which console is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsoleMode {
-    /// The seat-map demo console.
+    /// The demo console (the end-user view).
     Demo,
     /// The operator console.
     Dev,

@@ -542,16 +542,12 @@ mod tests {
     use openraft::testing::log_id;
 
     use super::*;
+    use crate::plugin::tests::bundled_plugin;
     use crate::plugin::{ConsoleAction, ConsoleMode, Limits, PluginImage, Runtime};
 
-    fn seat_plugin() -> PluginImage {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/seat.wasm");
-        PluginImage::new(std::fs::read(path).expect("plugins/seat.wasm is committed"))
-    }
-
-    /// The seat plugin's command for a demo console line, built by its own front.
+    /// The bundled plugin's command for a demo console line, built by its own front.
     fn command(runtime: &Runtime, line: &str) -> Vec<u8> {
-        let plugin = runtime.load(seat_plugin()).expect("valid plugin");
+        let plugin = runtime.load(bundled_plugin()).expect("valid plugin");
         let mut front = runtime.instantiate(&plugin).expect("instance");
         match front.console(line, ConsoleMode::Demo).expect("console") {
             Some(ConsoleAction::Write(command)) => command,
@@ -569,7 +565,7 @@ mod tests {
             let machine = Machine::new(Arc::new(Runtime::new(limits).expect("engine")));
             let mut harness = Harness { machine, index: 0 };
             let install = Payload::InstallPlugin {
-                image: seat_plugin(),
+                image: bundled_plugin(),
                 bootstrap: true,
             };
             assert!(matches!(
@@ -608,18 +604,18 @@ mod tests {
 
     #[test]
     fn a_command_that_runs_out_of_fuel_fails_alone_and_the_state_survives() {
-        let big_booking = "b1 b2 b3 b4 b5 b6 c1 c2 c3 c4 c5 c6 d1 d2 d3 d4 d5 d6";
-        // Calibrate: fuel of a one-seat booking and of an eighteen-seat booking.
+        let big_command = "b1 b2 b3 b4 b5 b6 c1 c2 c3 c4 c5 c6 d1 d2 d3 d4 d5 d6";
+        // Calibrate: fuel of a one-item command and of an eighteen-item one.
         let runtime = Runtime::new(Limits::default()).expect("engine");
         let mut calibration = Harness::new(Limits::default());
         let small = calibration.fuel_of(command(&runtime, "a1"));
-        let large = calibration.fuel_of(command(&runtime, big_booking));
+        let large = calibration.fuel_of(command(&runtime, big_command));
         assert!(
             large > small * 3 / 2,
-            "an 18-seat booking should cost clearly more fuel than 1 seat: {small} vs {large}"
+            "an 18-item command should cost clearly more fuel than 1 item: {small} vs {large}"
         );
 
-        // A budget between the two: small bookings fit, the big one runs out of fuel.
+        // A budget between the two: small commands fit, the big one runs out of fuel.
         let limits = Limits {
             fuel_per_call: (small + large) / 2,
             ..Limits::default()
@@ -630,12 +626,13 @@ mod tests {
             harness.apply(Payload::Command(a1.clone())),
             ApplyOutcome::Applied(_)
         ));
-        let failed = harness.apply(Payload::Command(command(&runtime, big_booking)));
+        let failed = harness.apply(Payload::Command(command(&runtime, big_command)));
         match &failed {
             ApplyOutcome::Failed(reason) => assert!(reason.contains("ran out of fuel"), "{reason}"),
             other => panic!("expected an out-of-fuel failure, got {other:?}"),
         }
-        // The instance was rebuilt from the replay list: a1 is still booked, b1 was not booked.
+        // The instance was rebuilt from the replay list: a1 still applies as before (refused again),
+        // and nothing of the failed command stuck (b1 applies).
         assert!(matches!(
             harness.apply(Payload::Command(a1)),
             ApplyOutcome::Rejected(_)
@@ -692,7 +689,7 @@ mod tests {
     fn a_bootstrap_install_never_replaces_the_current_plugin() {
         let mut harness = Harness::new(Limits::default());
         let again = harness.apply(Payload::InstallPlugin {
-            image: seat_plugin(),
+            image: bundled_plugin(),
             bootstrap: true,
         });
         assert_eq!(again, ApplyOutcome::PluginUnchanged);
