@@ -5,7 +5,8 @@
 //! {
 //!   "default": { "nodes": ["localhost:6000", "localhost:6001", "localhost:6002"] },
 //!   "wan":     { "nodes": ["10.0.0.1:6000", "10.0.0.2:6000", "10.0.0.3:6000"],
-//!                "heartbeat_ms": 200, "election_timeout_ms": [1000, 2000], "write_timeout_ms": 5000 }
+//!                "heartbeat_ms": 200, "election_timeout_ms": [1000, 2000], "write_timeout_ms": 5000,
+//!                "snapshot_every": 10000, "snapshot_interval_ms": 60000, "snapshot_keep": 1000 }
 //! }
 //! ```
 //! A node's id is its position in `nodes`. The profile only bootstraps a new cluster; once
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::node::Timing;
+use crate::node::{SnapshotSettings, Timing};
 
 /// One named cluster layout.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +35,15 @@ pub struct Profile {
     /// How long a write may wait for a quorum (default 3000).
     #[serde(default)]
     pub write_timeout_ms: Option<u64>,
+    /// Snapshot after this many applied entries (default 10000).
+    #[serde(default)]
+    pub snapshot_every: Option<u64>,
+    /// Also snapshot at this interval when anything changed (default: off).
+    #[serde(default)]
+    pub snapshot_interval_ms: Option<u64>,
+    /// Entries kept in the log behind a snapshot (default 1000).
+    #[serde(default)]
+    pub snapshot_keep: Option<u64>,
 }
 
 impl Profile {
@@ -56,6 +66,19 @@ impl Profile {
             heartbeat_ms: self.heartbeat_ms.unwrap_or(default.heartbeat_ms),
             election_min_ms,
             election_max_ms,
+        }
+    }
+
+    /// Snapshot policy, defaults filled in.
+    pub fn snapshots(&self) -> SnapshotSettings {
+        let default = SnapshotSettings::default();
+        SnapshotSettings {
+            every_entries: self.snapshot_every.unwrap_or(default.every_entries),
+            interval: self
+                .snapshot_interval_ms
+                .map(Duration::from_millis)
+                .or(default.interval),
+            keep_entries: self.snapshot_keep.unwrap_or(default.keep_entries),
         }
     }
 
@@ -155,6 +178,9 @@ pub fn load_profile(path: &Path, name: &str) -> Result<Profile, ConfigError> {
         if profile.nodes[..i].contains(addr) {
             return Err(bad(format!("address {addr} is listed twice")));
         }
+    }
+    if profile.snapshot_every == Some(0) {
+        return Err(bad("snapshot_every must be at least 1".into()));
     }
     let timing = profile.timing();
     if timing.election_min_ms >= timing.election_max_ms

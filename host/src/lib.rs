@@ -22,4 +22,4 @@ pub mod node;
 pub mod plugin;
 pub mod raft;
 
-pub use node::{Consistency, Node, NodeOptions};
+pub use node::{Consistency, Node, NodeOptions, SnapshotSettings, Storage};

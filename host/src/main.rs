@@ -10,7 +10,7 @@ use host::config::{load_profile, Profile};
 use host::console::{self, ConsoleMode};
 use host::local::LocalCluster;
 use host::plugin::PluginImage;
-use host::{Node, NodeOptions};
+use host::{Node, NodeOptions, Storage};
 
 /// A replicated log host: Raft orders commands, a WebAssembly plugin applies them.
 #[derive(Debug, Parser)]
@@ -54,13 +54,14 @@ struct NodeArgs {
     id: Option<u64>,
     #[command(flatten)]
     cluster: ClusterArgsNoDir,
-    /// Run without a console and without reading stdin (for services and scripts).
+    /// Durable mode: log and snapshots on disk under --data-dir, no console, no stdin (for
+    /// services and scripts); SIGTERM or Ctrl-C stop the node cleanly.
     #[arg(long, conflicts_with = "dev")]
     prod: bool,
     /// Run the node without a console, in any mode.
     #[arg(long)]
     no_console: bool,
-    /// Where the node keeps its files (default ./data/node-<id>).
+    /// Where a --prod node keeps its log and snapshots (default ./data/node-<id>).
     #[arg(long)]
     data_dir: Option<PathBuf>,
 }
@@ -130,7 +131,12 @@ fn profile(path: &Path, name: &str) -> anyhow::Result<Profile> {
     load_profile(path, name).map_err(|e| Usage(e.to_string()).into())
 }
 
-fn options(id: u64, profile: &Profile, plugin: PluginImage) -> anyhow::Result<NodeOptions> {
+fn options(
+    id: u64,
+    name: &str,
+    profile: &Profile,
+    plugin: PluginImage,
+) -> anyhow::Result<NodeOptions> {
     let members = profile.members();
     if !members.contains_key(&id) {
         return Err(Usage(format!(
@@ -143,6 +149,8 @@ fn options(id: u64, profile: &Profile, plugin: PluginImage) -> anyhow::Result<No
     let mut options = NodeOptions::new(id, members, plugin);
     options.timing = profile.timing();
     options.write_timeout = profile.write_timeout();
+    options.snapshots = profile.snapshots();
+    options.cluster_name = name.to_string();
     Ok(options)
 }
 
@@ -195,14 +203,21 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     });
     let profile = profile(&args.cluster.config_file, &args.cluster.profile)?;
     let plugin = read_plugin(&args.cluster.plugin)?;
-    let options = options(id, &profile, plugin)?;
+    let mut options = options(id, &args.cluster.profile, &profile, plugin)?;
     let mode = if args.cluster.dev {
         ConsoleMode::Dev
     } else {
         ConsoleMode::Demo
     };
-    if let Some(dir) = &args.data_dir {
-        tracing::info!(dir = %dir.display(), "data dir (in-memory log: nothing is written yet)");
+    if args.prod {
+        let dir = args
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("data/node-{id}")));
+        tracing::info!(dir = %dir.display(), "durable storage");
+        options.storage = Storage::Durable(dir);
+    } else if let Some(dir) = &args.data_dir {
+        tracing::warn!(dir = %dir.display(), "--data-dir is only used with --prod; this node keeps its log in memory");
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -222,7 +237,7 @@ fn run_local(args: ClusterArgs) -> anyhow::Result<()> {
     init_tracing("error");
     let profile = profile(&args.config_file, &args.profile)?;
     let plugin = read_plugin(&args.plugin)?;
-    let options = options(0, &profile, plugin)?;
+    let options = options(0, &args.profile, &profile, plugin)?;
     let cluster = LocalCluster {
         config_file: args.config_file.clone(),
         profile: args.profile.clone(),

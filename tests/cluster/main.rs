@@ -6,5 +6,6 @@ mod util;
 mod test_basic;
 mod test_cli;
 mod test_console;
+mod test_durability;
 mod test_failover;
 mod test_quorum;

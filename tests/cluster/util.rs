@@ -217,14 +217,19 @@ pub struct Cluster {
 impl Cluster {
     /// Writes a profile of `n` nodes on free loopback ports; starts none.
     pub fn configure(n: usize) -> Cluster {
+        Cluster::configure_with(n, serde_json::json!({}))
+    }
+
+    /// Like [`Cluster::configure`], with extra profile fields (e.g. snapshot settings).
+    pub fn configure_with(n: usize, extra: Value) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let addrs: Vec<String> = free_ports(n)
-            .into_iter()
-            .map(|p| format!("127.0.0.1:{p}"))
-            .collect();
+        let addrs: Vec<String> = free_ports(n).into_iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let config = dir.path().join("config.json");
-        let profile =
-            serde_json::json!({ "default": { "nodes": addrs, "write_timeout_ms": 2000 } });
+        let mut profile = serde_json::json!({ "nodes": addrs, "write_timeout_ms": 2000 });
+        if let (Some(profile), Some(extra)) = (profile.as_object_mut(), extra.as_object()) {
+            profile.extend(extra.clone());
+        }
+        let profile = serde_json::json!({ "default": profile });
         std::fs::write(&config, profile.to_string()).expect("write config");
         Cluster {
             dir,
@@ -246,6 +251,23 @@ impl Cluster {
 
     /// Starts node `id`, with a console on piped stdin if `console`.
     pub fn spawn(&mut self, id: usize, console: bool) -> &mut NodeProc {
+        self.spawn_with(id, console, &[])
+    }
+
+    /// Node `id`'s data dir for prod mode.
+    pub fn data_dir(&self, id: usize) -> PathBuf {
+        self.dir.path().join(format!("node-{id}"))
+    }
+
+    /// Starts node `id` in prod mode (durable storage in its data dir, no console).
+    pub fn spawn_prod(&mut self, id: usize) -> &mut NodeProc {
+        let dir = self.data_dir(id);
+        let dir = dir.to_str().expect("utf-8 temp path").to_string();
+        self.spawn_with(id, false, &["--prod", "--data-dir", &dir])
+    }
+
+    /// Starts node `id` with extra flags.
+    pub fn spawn_with(&mut self, id: usize, console: bool, extra: &[&str]) -> &mut NodeProc {
         let log = std::fs::File::create(self.dir.path().join(format!("node-{id}.stderr")))
             .expect("log file");
         let mut command = Command::new(host_bin());
@@ -256,6 +278,7 @@ impl Cluster {
             .arg(&self.config)
             .arg("--plugin")
             .arg(seat_plugin())
+            .args(extra)
             .stderr(Stdio::from(log));
         if console {
             command.stdin(Stdio::piped()).stdout(Stdio::piped());

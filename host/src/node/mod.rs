@@ -26,6 +26,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use openraft::async_runtime::WatchReceiver;
 use openraft::BasicNode;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
@@ -39,8 +40,10 @@ pub use write::{
 
 use crate::http::client::PeerClient;
 use crate::plugin::{Limits, LoadError, LoadedPlugin, PluginImage, Runtime};
+use crate::raft::durable_log::DurableLogStore;
 use crate::raft::log_store::MemLogStore;
 use crate::raft::network::Network;
+use crate::raft::snapshot_store::SnapshotStore;
 use crate::raft::state_machine::Machine;
 use crate::raft::{CommitEvent, Payload, Raft, StateMachine};
 
@@ -65,6 +68,36 @@ impl Default for Timing {
     }
 }
 
+/// Where a node keeps its Raft log and snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// In memory: fast, gone when the process ends (demo and dev modes).
+    Memory,
+    /// On disk under this folder, fsynced before acknowledging (prod mode).
+    Durable(std::path::PathBuf),
+}
+
+/// When to snapshot the state machine and compact the log.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotSettings {
+    /// Snapshot once this many entries were applied since the last snapshot.
+    pub every_entries: u64,
+    /// Also snapshot at this interval if anything was applied since.
+    pub interval: Option<Duration>,
+    /// Entries kept in the log behind a snapshot, so slightly lagging followers need no snapshot.
+    pub keep_entries: u64,
+}
+
+impl Default for SnapshotSettings {
+    fn default() -> Self {
+        SnapshotSettings {
+            every_entries: 10_000,
+            interval: None,
+            keep_entries: 1_000,
+        }
+    }
+}
+
 /// Everything needed to start a node.
 #[derive(Debug, Clone)]
 pub struct NodeOptions {
@@ -83,6 +116,12 @@ pub struct NodeOptions {
     pub write_timeout: Duration,
     /// Plugin resource limits.
     pub limits: Limits,
+    /// Memory or disk.
+    pub storage: Storage,
+    /// Snapshot and compaction policy.
+    pub snapshots: SnapshotSettings,
+    /// Name of the cluster, recorded in a durable data dir so another cluster's dir is refused.
+    pub cluster_name: String,
 }
 
 impl NodeOptions {
@@ -96,6 +135,9 @@ impl NodeOptions {
             timing: Timing::default(),
             write_timeout: Duration::from_secs(3),
             limits: Limits::default(),
+            storage: Storage::Memory,
+            snapshots: SnapshotSettings::default(),
+            cluster_name: "default".into(),
         }
     }
 }
@@ -126,6 +168,21 @@ pub enum StartError {
     /// Raft did not start.
     #[error("raft: {0}")]
     Raft(String),
+    /// The data dir cannot be used (another node's, corrupt, unreadable).
+    #[error("data dir {0}")]
+    Storage(String),
+}
+
+/// Why [`Node::wait_for_plugin`] returned without a plugin.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginWaitError {
+    /// No plugin was committed in time: usually no quorum yet.
+    #[error("no plugin committed within {0:?} (no quorum yet?)")]
+    Timeout(Duration),
+    /// The node stopped while waiting.
+    #[error("the node stopped")]
+    Stopped,
 }
 
 pub(crate) struct NodeInner {
@@ -147,6 +204,44 @@ pub struct Node {
     pub(crate) inner: Arc<NodeInner>,
 }
 
+/// Opens a durable data dir: the log (checked to belong to this node and cluster) and the state
+/// machine restored from the latest snapshot. Blocking disk work, so it runs off the runtime.
+async fn open_durable(
+    dir: std::path::PathBuf,
+    id: u64,
+    cluster: String,
+    runtime: Arc<Runtime>,
+) -> Result<(DurableLogStore, Arc<Machine>), StartError> {
+    tokio::task::spawn_blocking(move || {
+        let storage_error =
+            |e: &dyn std::fmt::Display| StartError::Storage(format!("{}: {e}", dir.display()));
+        let log = DurableLogStore::open(&dir.join("log")).map_err(|e| storage_error(&e))?;
+        log.check_identity(id, &cluster)
+            .map_err(|e| storage_error(&e))?;
+        let snapshots =
+            SnapshotStore::open(&dir.join("snapshots")).map_err(|e| storage_error(&e))?;
+        let machine = Machine::recover(runtime, snapshots).map_err(|e| storage_error(&e))?;
+        Ok((log, machine))
+    })
+    .await
+    .map_err(|e| StartError::Storage(format!("opening the data dir panicked: {e}")))?
+}
+
+fn raft_config(options: &NodeOptions) -> Result<openraft::Config, StartError> {
+    openraft::Config {
+        cluster_name: options.cluster_name.clone(),
+        heartbeat_interval: options.timing.heartbeat_ms,
+        election_timeout_min: options.timing.election_min_ms,
+        election_timeout_max: options.timing.election_max_ms,
+        install_snapshot_timeout: 10_000,
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(options.snapshots.every_entries),
+        max_in_snapshot_log_to_keep: options.snapshots.keep_entries,
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| StartError::Raft(e.to_string()))
+}
+
 /// Milliseconds since the Unix epoch on this machine (the leader's stamp for new entries).
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -163,6 +258,32 @@ pub fn resolve(addr: &str) -> Result<SocketAddr, String> {
         .or(all.first())
         .copied()
         .ok_or_else(|| "no address".to_string())
+}
+
+/// Triggers a snapshot every `interval` when entries were applied since the last one.
+async fn snapshot_on_interval(
+    node: Node,
+    interval: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = ticker.tick() => {}
+        }
+        let metrics = node.inner.raft.metrics().borrow_watched().clone();
+        let applied = metrics.last_applied.map(|id| id.index);
+        let snapshot = metrics.snapshot.map(|id| id.index);
+        if applied > snapshot {
+            if let Err(e) = node.inner.raft.trigger().snapshot().await {
+                tracing::warn!(error = %e, "interval snapshot");
+                return;
+            }
+        }
+    }
 }
 
 impl Node {
@@ -199,27 +320,41 @@ impl Node {
             reason: e.to_string(),
         })?;
 
-        let machine = Machine::new(runtime.clone());
         let peers = PeerClient::new();
-        let config = openraft::Config {
-            cluster_name: "reservoir".into(),
-            heartbeat_interval: options.timing.heartbeat_ms,
-            election_timeout_min: options.timing.election_min_ms,
-            election_timeout_max: options.timing.election_max_ms,
-            install_snapshot_timeout: 10_000,
-            ..Default::default()
-        }
-        .validate()
-        .map_err(|e| StartError::Raft(e.to_string()))?;
-        let raft = Raft::new(
-            options.id,
-            Arc::new(config),
-            Network::new(peers.clone()),
-            MemLogStore::new(),
-            StateMachine::new(machine.clone()),
-        )
-        .await
-        .map_err(|e| StartError::Raft(e.to_string()))?;
+        let config = Arc::new(raft_config(&options)?);
+        let network = Network::new(peers.clone());
+        let (raft, machine) = match &options.storage {
+            Storage::Memory => {
+                let machine = Machine::new(runtime.clone());
+                let state_machine = StateMachine::new(machine.clone());
+                let raft = Raft::new(
+                    options.id,
+                    config,
+                    network,
+                    MemLogStore::new(),
+                    state_machine,
+                )
+                .await;
+                (raft.map_err(|e| StartError::Raft(e.to_string()))?, machine)
+            }
+            Storage::Durable(dir) => {
+                let (log, machine) = open_durable(
+                    dir.clone(),
+                    options.id,
+                    options.cluster_name.clone(),
+                    runtime.clone(),
+                )
+                .await?;
+                let state_machine = StateMachine::new(machine.clone());
+                let raft = Raft::new(options.id, config, network, log, state_machine).await;
+                let raft = raft.map_err(|e| StartError::Raft(e.to_string()))?;
+                // Re-apply what was committed before the restart before serving anything.
+                raft.wait_for_recovery(Some(Duration::from_secs(300)))
+                    .await
+                    .map_err(|e| StartError::Storage(format!("recovery did not finish: {e}")))?;
+                (raft, machine)
+            }
+        };
 
         let (shutdown_tx, _) = watch::channel(false);
         let front = Front::new(runtime.clone(), local_plugin.clone(), machine.clone());
@@ -247,6 +382,13 @@ impl Node {
             node.clone(),
             node.shutdown_signal(),
         ));
+        if let Some(interval) = options.snapshots.interval {
+            node.spawn(snapshot_on_interval(
+                node.clone(),
+                interval,
+                node.shutdown_signal(),
+            ));
+        }
         Ok(node)
     }
 
@@ -321,23 +463,23 @@ impl Node {
     /// Waits until the cluster's plugin has been applied on this node.
     ///
     /// # Errors
-    /// The timeout passed first; the text says so.
-    pub async fn wait_for_plugin(&self, timeout: Duration) -> Result<Arc<LoadedPlugin>, String> {
+    /// [`PluginWaitError`] if the timeout passes first or the node stops.
+    pub async fn wait_for_plugin(
+        &self,
+        timeout: Duration,
+    ) -> Result<Arc<LoadedPlugin>, PluginWaitError> {
         let mut rx = self.inner.machine.watch_plugin();
         let waited = tokio::time::timeout(timeout, async {
             rx.wait_for(|p| p.is_some())
                 .await
                 .map(|plugin| plugin.clone())
-                .map_err(|_| "node stopped".to_string())
+                .map_err(|_| PluginWaitError::Stopped)
         })
         .await;
         match waited {
             Ok(Ok(Some(plugin))) => Ok(plugin),
-            Ok(Ok(None)) => Err("plugin vanished".into()),
-            Ok(Err(reason)) => Err(reason),
-            Err(_) => Err(format!(
-                "no plugin committed within {timeout:?} (no quorum yet?)"
-            )),
+            Ok(Ok(None)) | Ok(Err(_)) => Err(PluginWaitError::Stopped),
+            Err(_) => Err(PluginWaitError::Timeout(timeout)),
         }
     }
 

@@ -52,6 +52,10 @@ pub struct NodeStatus {
     pub committed: Option<u64>,
     /// Last index applied to the plugin here.
     pub last_applied: Option<u64>,
+    /// Last index covered by this node's latest snapshot.
+    pub snapshot: Option<u64>,
+    /// Highest index removed from this node's log by compaction.
+    pub purged: Option<u64>,
     /// Voting members.
     pub voters: Vec<PeerStatus>,
     /// Non-voting members.
@@ -113,6 +117,8 @@ impl Node {
             last_log_index: metrics.last_log_index,
             committed: metrics.cluster_committed.map(|c| c.index),
             last_applied: machine.last_applied.map(|a| a.index),
+            snapshot: metrics.snapshot.map(|s| s.index),
+            purged: metrics.purged.map(|p| p.index),
             voters,
             learners,
             plugin,

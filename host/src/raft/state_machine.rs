@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
 use super::entry::{ApplyOutcome, Envelope, Payload};
+use super::snapshot_store::{SnapshotStore, SnapshotStoreError};
 use super::typ::{LogId, Snapshot, SnapshotMeta, StoredMembership};
 use super::{SnapshotData, TypeConfig};
 use crate::plugin::{Fault, Instance, LoadedPlugin, LogContext, PluginImage, Runtime};
@@ -64,6 +65,8 @@ struct SnapshotImage {
     version: u32,
     /// The plugin current at the snapshot's last applied entry.
     plugin: Option<PluginImage>,
+    /// Log index of the entry that installed it.
+    installed_at: u64,
     /// The plugin's own snapshot bytes.
     state: Vec<u8>,
 }
@@ -164,6 +167,8 @@ struct MachineState {
 /// The replicated state, shared between openraft (which applies) and the node (which queries).
 pub struct Machine {
     runtime: Arc<Runtime>,
+    /// Where snapshots are kept on disk (prod mode); `None` keeps them in memory only.
+    snapshots: Option<SnapshotStore>,
     state: Mutex<MachineState>,
     events: broadcast::Sender<CommitEvent>,
     /// The cluster's current plugin, for fronts that want to follow swaps.
@@ -182,12 +187,38 @@ pub struct MachineStatus {
 }
 
 impl Machine {
-    /// An empty state machine: no plugin until the log installs one.
+    /// An empty state machine: no plugin until the log installs one. Snapshots stay in memory.
     pub fn new(runtime: Arc<Runtime>) -> Arc<Self> {
+        Self::build(runtime, None)
+    }
+
+    /// A state machine that keeps its snapshots in `store`, restored from the latest one there.
+    ///
+    /// # Errors
+    /// If the stored snapshot is corrupt or its plugin cannot be loaded or restored.
+    pub fn recover(
+        runtime: Arc<Runtime>,
+        store: SnapshotStore,
+    ) -> Result<Arc<Self>, SnapshotStoreError> {
+        let latest = store.load_latest()?;
+        let machine = Self::build(runtime, Some(store));
+        if let Some((meta, data)) = latest {
+            let corrupt = |e: io::Error| SnapshotStoreError::Corrupt {
+                path: "latest snapshot".into(),
+                reason: e.to_string(),
+            };
+            let active = machine.prepare_snapshot(&data).map_err(corrupt)?;
+            machine.replace_state(&meta, data, active);
+        }
+        Ok(machine)
+    }
+
+    fn build(runtime: Arc<Runtime>, snapshots: Option<SnapshotStore>) -> Arc<Self> {
         let (events, _) = broadcast::channel(1024);
         let (plugin_tx, _) = watch::channel(None);
         Arc::new(Machine {
             runtime,
+            snapshots,
             state: Mutex::new(MachineState {
                 last_applied: None,
                 membership: StoredMembership::default(),
@@ -348,19 +379,24 @@ impl Machine {
 
     fn build_snapshot(&self) -> Result<(SnapshotMeta, Vec<u8>), io::Error> {
         let mut state = self.lock();
-        let (plugin, plugin_state) = match state.active.as_mut() {
-            None => (None, Vec::new()),
+        let (plugin, installed_at, plugin_state) = match state.active.as_mut() {
+            None => (None, 0, Vec::new()),
             Some(active) => {
                 let instance = active.instance(&self.runtime).map_err(io::Error::other)?;
                 let bytes = instance.snapshot().map_err(io::Error::other)?;
                 active.checkpoint = Some(bytes.clone());
                 active.replay.clear();
-                (Some(active.plugin.image.clone()), bytes)
+                (
+                    Some(active.plugin.image.clone()),
+                    active.installed_at,
+                    bytes,
+                )
             }
         };
         let image = SnapshotImage {
             version: SNAPSHOT_IMAGE_VERSION,
             plugin,
+            installed_at,
             state: plugin_state,
         };
         let data = postcard::to_stdvec(&image).map_err(io::Error::other)?;
@@ -375,58 +411,11 @@ impl Machine {
     /// Validates a snapshot fully (decode, load plugin, restore into a fresh instance) before
     /// replacing anything: an error returned to openraft would stop the node.
     fn install_snapshot(&self, meta: &SnapshotMeta, data: Vec<u8>) -> Result<(), io::Error> {
-        let image: SnapshotImage = postcard::from_bytes(&data).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("undecodable snapshot: {e}"),
-            )
-        })?;
-        if image.version != SNAPSHOT_IMAGE_VERSION {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "snapshot image version {} is not {SNAPSHOT_IMAGE_VERSION}",
-                    image.version
-                ),
-            ));
+        let active = self.prepare_snapshot(&data)?;
+        if let Some(store) = &self.snapshots {
+            store.save(meta, &data)?;
         }
-        let active = match image.plugin {
-            None => None,
-            Some(plugin_image) => {
-                if !plugin_image.is_intact() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "snapshot plugin does not match its hash",
-                    ));
-                }
-                let plugin = self.runtime.load(plugin_image).map_err(io::Error::other)?;
-                let mut instance = self
-                    .runtime
-                    .instantiate(&plugin)
-                    .map_err(io::Error::other)?;
-                instance
-                    .restore(&image.state)
-                    .map_err(io::Error::other)?
-                    .map_err(|reason| io::Error::new(io::ErrorKind::InvalidData, reason))?;
-                let installed_at = meta.last_log_id.map_or(0, |id| id.index);
-                Some(Active {
-                    plugin,
-                    instance,
-                    installed_at,
-                    checkpoint: Some(image.state),
-                    replay: Vec::new(),
-                })
-            }
-        };
-        let plugin = active.as_ref().map(|a| a.plugin.clone());
-        {
-            let mut state = self.lock();
-            state.active = active;
-            state.last_applied = meta.last_log_id;
-            state.membership = meta.last_membership.clone();
-            state.current_snapshot = Some((meta.clone(), data));
-        }
-        self.plugin_tx.send_replace(plugin);
+        self.replace_state(meta, data, active);
         let (index, term) = meta
             .last_log_id
             .map_or((0, 0), |id| (id.index, id.leader_id.term));
@@ -436,6 +425,53 @@ impl Machine {
             kind: CommitKind::SnapshotInstalled,
         });
         Ok(())
+    }
+
+    /// Decodes snapshot bytes into a live plugin instance holding that state.
+    fn prepare_snapshot(&self, data: &[u8]) -> Result<Option<Active>, io::Error> {
+        let invalid = |text: String| io::Error::new(io::ErrorKind::InvalidData, text);
+        let image: SnapshotImage = postcard::from_bytes(data)
+            .map_err(|e| invalid(format!("undecodable snapshot: {e}")))?;
+        if image.version != SNAPSHOT_IMAGE_VERSION {
+            return Err(invalid(format!(
+                "snapshot image version {} is not {SNAPSHOT_IMAGE_VERSION}",
+                image.version
+            )));
+        }
+        let Some(plugin_image) = image.plugin else {
+            return Ok(None);
+        };
+        if !plugin_image.is_intact() {
+            return Err(invalid("snapshot plugin does not match its hash".into()));
+        }
+        let plugin = self.runtime.load(plugin_image).map_err(io::Error::other)?;
+        let mut instance = self
+            .runtime
+            .instantiate(&plugin)
+            .map_err(io::Error::other)?;
+        instance
+            .restore(&image.state)
+            .map_err(io::Error::other)?
+            .map_err(invalid)?;
+        Ok(Some(Active {
+            plugin,
+            instance,
+            installed_at: image.installed_at,
+            checkpoint: Some(image.state),
+            replay: Vec::new(),
+        }))
+    }
+
+    fn replace_state(&self, meta: &SnapshotMeta, data: Vec<u8>, active: Option<Active>) {
+        let plugin = active.as_ref().map(|a| a.plugin.clone());
+        {
+            let mut state = self.lock();
+            state.active = active;
+            state.last_applied = meta.last_log_id;
+            state.membership = meta.last_membership.clone();
+            state.current_snapshot = Some((meta.clone(), data));
+        }
+        self.plugin_tx.send_replace(plugin);
     }
 }
 

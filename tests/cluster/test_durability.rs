@@ -1,0 +1,289 @@
+//! Prod mode: durable log and snapshots survive kill -9 of every node, compaction, and wiped
+//! data dirs; a data dir of another node is refused.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::util::*;
+
+/// Creates showtime `id` with rows a-l x 20 seats (240 seats) through any node.
+fn create_big_showtime(addr: &str, id: u32) {
+    let rows: Vec<_> = (b'a'..=b'l')
+        .map(|r| json!({"row": (r as char).to_string(), "seats": 20}))
+        .collect();
+    let answer = post(
+        addr,
+        "/api/showtimes",
+        &json!({"id": id, "rows": rows}).to_string(),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+}
+
+fn seat_ids() -> Vec<String> {
+    (b'a'..=b'l')
+        .flat_map(|r| (1..=20).map(move |n| format!("{}{n}", r as char)))
+        .collect()
+}
+
+/// Seat -> user of showtime `showtime` as node `addr` has applied it (local read).
+fn holders(addr: &str, showtime: u32) -> Option<BTreeMap<String, String>> {
+    let answer = try_get(addr, "/api/bookings?consistency=local")?;
+    if answer.status != 200 {
+        return None;
+    }
+    let mut held = BTreeMap::new();
+    for booking in answer.json()["bookings"].as_array()? {
+        if booking["showtime"] != showtime {
+            continue;
+        }
+        for seat in booking["seats"].as_array()? {
+            let previous = held.insert(
+                seat.as_str()?.to_string(),
+                booking["user"].as_str()?.to_string(),
+            );
+            assert!(
+                previous.is_none(),
+                "seat {seat} held by two bookings on {addr}"
+            );
+        }
+    }
+    Some(held)
+}
+
+fn start_prod(cluster: &mut Cluster) {
+    for id in 0..cluster.addrs.len() {
+        cluster.spawn_prod(id);
+    }
+    cluster.wait_for_leader(Duration::from_secs(30));
+}
+
+#[test]
+fn kill_9_of_all_nodes_under_load_loses_no_acknowledged_booking() {
+    let mut cluster = Cluster::configure(3);
+    start_prod(&mut cluster);
+    create_big_showtime(&cluster.addrs[0], 2);
+
+    // Eight clients book distinct seats round-robin over the nodes until the kill.
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let seats = seat_ids();
+    let clients: Vec<_> = (0..8)
+        .map(|client| {
+            let addrs = cluster.addrs.clone();
+            let acknowledged = acknowledged.clone();
+            let stop = stop.clone();
+            let mine: Vec<String> = seats.iter().skip(client).step_by(8).cloned().collect();
+            std::thread::spawn(move || {
+                let user = format!("u{client}");
+                for (i, seat) in mine.iter().enumerate() {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let body = json!({"seats": [seat], "user": user}).to_string();
+                    let Some(answer) = try_send(
+                        "POST",
+                        &addrs[i % addrs.len()],
+                        "/api/showtimes/2/bookings",
+                        &body,
+                    ) else {
+                        continue;
+                    };
+                    if answer.status == 201 {
+                        acknowledged
+                            .lock()
+                            .expect("lock")
+                            .push((seat.clone(), user.clone()));
+                    }
+                }
+            })
+        })
+        .collect();
+    wait_until(
+        Duration::from_secs(30),
+        "some bookings acknowledged",
+        || (acknowledged.lock().expect("lock").len() >= 60).then_some(()),
+    );
+    for node in &mut cluster.nodes {
+        node.kill();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().expect("client thread");
+    }
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    println!(
+        "{} bookings acknowledged before the kill",
+        acknowledged.len()
+    );
+
+    start_prod(&mut cluster);
+    for addr in cluster.addrs.clone() {
+        let held = wait_until(
+            Duration::from_secs(20),
+            "every acknowledged booking on every node",
+            || {
+                holders(&addr, 2)
+                    .filter(|held| acknowledged.iter().all(|(seat, _)| held.contains_key(seat)))
+            },
+        );
+        for (seat, user) in &acknowledged {
+            assert_eq!(held.get(seat), Some(user), "seat {seat} on {addr}");
+        }
+    }
+    // The restarted cluster takes new bookings.
+    assert_eq!(book(&cluster.addrs[1], &["a6"], "after").status, 201);
+}
+
+#[test]
+fn a_follower_down_during_compaction_rejoins_through_a_snapshot() {
+    let mut cluster = Cluster::configure_with(3, json!({"snapshot_every": 20, "snapshot_keep": 5}));
+    start_prod(&mut cluster);
+    let leader = cluster.wait_for_leader(Duration::from_secs(10));
+    let follower = (leader + 1) % 3;
+    cluster.node(follower).kill();
+
+    create_big_showtime(&cluster.addrs[leader], 3);
+    for seat in seat_ids().iter().take(60) {
+        let body = json!({"seats": [seat], "user": "alice"}).to_string();
+        assert_eq!(
+            post(&cluster.addrs[leader], "/api/showtimes/3/bookings", &body).status,
+            201
+        );
+    }
+    let status = get(&cluster.addrs[leader], "/v1/status").json();
+    assert!(
+        status["snapshot"].as_u64().is_some_and(|s| s >= 20),
+        "leader compacted: {status}"
+    );
+    assert!(
+        status["purged"].as_u64().is_some_and(|p| p >= 10),
+        "leader purged its log: {status}"
+    );
+
+    cluster.spawn_prod(follower);
+    let addr = cluster.addrs[follower].clone();
+    wait_until(
+        Duration::from_secs(30),
+        "the follower converges through a snapshot",
+        || holders(&addr, 3).filter(|held| held.len() == 60),
+    );
+    let follower_status = get(&addr, "/v1/status").json();
+    assert!(
+        follower_status["snapshot"].as_u64().is_some(),
+        "follower installed a snapshot: {follower_status}"
+    );
+}
+
+#[test]
+fn a_node_whose_data_dir_was_wiped_rejoins_and_catches_up() {
+    let mut cluster = Cluster::configure(3);
+    start_prod(&mut cluster);
+    let leader = cluster.wait_for_leader(Duration::from_secs(10));
+    assert_eq!(
+        book(&cluster.addrs[leader], &["a1", "a2"], "alice").status,
+        201
+    );
+    let victim = (leader + 2) % 3;
+    cluster.node(victim).kill();
+    std::fs::remove_dir_all(cluster.data_dir(victim)).expect("wipe data dir");
+    assert_eq!(book(&cluster.addrs[leader], &["a3"], "bob").status, 201);
+
+    let started = Instant::now();
+    cluster.spawn_prod(victim);
+    let addr = cluster.addrs[victim].clone();
+    wait_until(Duration::from_secs(30), "the wiped node catches up", || {
+        booked_seats(&addr).filter(|seats| seats == &["a1", "a2", "a3"])
+    });
+    println!("wiped node caught up in {:?}", started.elapsed());
+}
+
+#[test]
+fn a_data_dir_of_another_node_or_a_corrupt_snapshot_is_refused_at_startup() {
+    let mut cluster = Cluster::configure_with(3, json!({"snapshot_every": 5}));
+    start_prod(&mut cluster);
+    for i in 0..8 {
+        assert_eq!(
+            book(
+                &cluster.addrs[0],
+                &[&format!("b{}", i % 6 + 1)],
+                &format!("user{i}")
+            )
+            .status
+                == 201,
+            i < 6
+        );
+    }
+    wait_until(Duration::from_secs(10), "node 1 took a snapshot", || {
+        get(&cluster.addrs[1], "/v1/status").json()["snapshot"].as_u64()
+    });
+    for node in &mut cluster.nodes {
+        node.kill();
+    }
+    let dir0 = cluster.data_dir(0);
+    let dir0 = dir0.to_str().expect("utf-8");
+    let config = cluster.config.to_str().expect("utf-8").to_string();
+    let plugin = seat_plugin();
+    let plugin = plugin.to_str().expect("utf-8");
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(host_bin())
+            .args(args)
+            .output()
+            .expect("run host");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (code, stderr) = run(&[
+        "--id",
+        "1",
+        "--prod",
+        "--data-dir",
+        dir0,
+        "--config-file",
+        &config,
+        "--plugin",
+        plugin,
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("node 0"), "names the owner: {stderr}");
+
+    let snapshots = cluster.data_dir(1).join("snapshots");
+    let file = std::fs::read_dir(&snapshots)
+        .expect("snapshot dir")
+        .next()
+        .expect("a snapshot")
+        .expect("entry")
+        .path();
+    let mut bytes = std::fs::read(&file).expect("read snapshot");
+    let len = bytes.len();
+    bytes.truncate(len - 7);
+    std::fs::write(&file, bytes).expect("truncate snapshot");
+    let dir1 = cluster.data_dir(1);
+    let (code, stderr) = run(&[
+        "--id",
+        "1",
+        "--prod",
+        "--data-dir",
+        dir1.to_str().expect("utf-8"),
+        "--config-file",
+        &config,
+        "--plugin",
+        plugin,
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("corrupt"), "{stderr}");
+    assert_eq!(
+        stderr
+            .trim_end()
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .count(),
+        1,
+        "{stderr}"
+    );
+}
