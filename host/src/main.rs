@@ -197,7 +197,7 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         .ok_or_else(|| Usage("--id N is required (or use `host local`)".into()))?;
     let headless = args.prod || args.no_console;
     init_tracing(if headless {
-        "info,openraft=warn"
+        "info,openraft=warn,fjall=warn,lsm_tree=warn"
     } else {
         "error"
     });

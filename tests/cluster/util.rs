@@ -223,7 +223,10 @@ impl Cluster {
     /// Like [`Cluster::configure`], with extra profile fields (e.g. snapshot settings).
     pub fn configure_with(n: usize, extra: Value) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let addrs: Vec<String> = free_ports(n).into_iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let addrs: Vec<String> = free_ports(n)
+            .into_iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
         let config = dir.path().join("config.json");
         let mut profile = serde_json::json!({ "nodes": addrs, "write_timeout_ms": 2000 });
         if let (Some(profile), Some(extra)) = (profile.as_object_mut(), extra.as_object()) {

@@ -194,6 +194,9 @@ pub(crate) struct NodeInner {
     pub(crate) peers: PeerClient,
     pub(crate) write_timeout: Duration,
     pub(crate) front: Front,
+    /// True once the state machine has re-applied everything committed before a restart (at
+    /// once for memory storage); reads wait for it.
+    pub(crate) recovered: watch::Sender<bool>,
     shutdown_tx: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -258,6 +261,21 @@ pub fn resolve(addr: &str) -> Result<SocketAddr, String> {
         .or(all.first())
         .copied()
         .ok_or_else(|| "no address".to_string())
+}
+
+/// Waits until the log committed before a restart is re-applied (which needs a leader: the
+/// cluster's commit index decides), then opens reads.
+async fn recover(node: Node, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        _ = shutdown => {}
+        result = node.inner.raft.wait_for_recovery(None) => match result {
+            Ok(metrics) => {
+                tracing::info!(applied = ?metrics.last_applied, "recovered the committed log");
+                node.inner.recovered.send_replace(true);
+            }
+            Err(e) => tracing::error!(error = %e, "recovery did not finish"),
+        },
+    }
 }
 
 /// Triggers a snapshot every `interval` when entries were applied since the last one.
@@ -347,16 +365,12 @@ impl Node {
                 .await?;
                 let state_machine = StateMachine::new(machine.clone());
                 let raft = Raft::new(options.id, config, network, log, state_machine).await;
-                let raft = raft.map_err(|e| StartError::Raft(e.to_string()))?;
-                // Re-apply what was committed before the restart before serving anything.
-                raft.wait_for_recovery(Some(Duration::from_secs(300)))
-                    .await
-                    .map_err(|e| StartError::Storage(format!("recovery did not finish: {e}")))?;
-                (raft, machine)
+                (raft.map_err(|e| StartError::Raft(e.to_string()))?, machine)
             }
         };
 
         let (shutdown_tx, _) = watch::channel(false);
+        let (recovered, _) = watch::channel(options.storage == Storage::Memory);
         let front = Front::new(runtime.clone(), local_plugin.clone(), machine.clone());
         let node = Node {
             inner: Arc::new(NodeInner {
@@ -368,6 +382,7 @@ impl Node {
                 peers,
                 write_timeout: options.write_timeout,
                 front,
+                recovered,
                 shutdown_tx,
                 tasks: std::sync::Mutex::new(Vec::new()),
             }),
@@ -382,6 +397,9 @@ impl Node {
             node.clone(),
             node.shutdown_signal(),
         ));
+        if !*node.inner.recovered.borrow() {
+            node.spawn(recover(node.clone(), node.shutdown_signal()));
+        }
         if let Some(interval) = options.snapshots.interval {
             node.spawn(snapshot_on_interval(
                 node.clone(),

@@ -68,6 +68,9 @@ pub enum ReadError {
     /// Could not confirm the leader's read index in time.
     #[error("cannot confirm a linearizable read within {0:?}: no leader or no quorum (retry, or read with consistency=local)")]
     NoQuorum(Duration),
+    /// The node restarted and has not yet re-applied its committed log (it needs a leader).
+    #[error("this node is still recovering its log after a restart (no leader reachable yet?)")]
+    Recovering,
     /// The state machine could not answer.
     #[error("{0}")]
     Query(#[from] crate::raft::state_machine::QueryError),
@@ -216,9 +219,16 @@ impl Node {
         query: &[u8],
         consistency: Consistency,
     ) -> Result<Result<Vec<u8>, Vec<u8>>, ReadError> {
+        let timeout = self.inner.write_timeout;
+        let deadline = Instant::now() + timeout;
+        let mut recovered = self.inner.recovered.subscribe();
+        if tokio::time::timeout_at(deadline, recovered.wait_for(|done| *done))
+            .await
+            .is_err()
+        {
+            return Err(ReadError::Recovering);
+        }
         if consistency == Consistency::Linearizable {
-            let timeout = self.inner.write_timeout;
-            let deadline = Instant::now() + timeout;
             let index = self
                 .read_index(deadline)
                 .await

@@ -404,7 +404,12 @@ impl Machine {
             last_log_id: state.last_applied,
             last_membership: state.membership.clone(),
         };
-        state.current_snapshot = Some((meta.clone(), data.clone()));
+        drop(state);
+        // Written outside the lock so applies go on while the file is fsynced.
+        if let Some(store) = &self.snapshots {
+            store.save(&meta, &data)?;
+        }
+        self.lock().current_snapshot = Some((meta.clone(), data.clone()));
         Ok((meta, data))
     }
 
