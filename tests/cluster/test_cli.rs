@@ -1,27 +1,6 @@
 //! Bad command-line input: exit status 2 and one clear line on stderr, never a panic.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use crate::util::*;
-
-fn run_host(args: &[&str]) -> (i32, String) {
-    let mut child = Command::new(host_bin())
-        .args(args)
-        .current_dir(workspace())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn host");
-    let status = wait_until(Duration::from_secs(20), "host exits on bad input", || {
-        child.try_wait().ok().flatten()
-    });
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr)
-        .expect("read stderr");
-    (status.code().unwrap_or(-1), stderr)
-}
 
 #[test]
 fn bad_cli_input_exits_2_with_one_line() {

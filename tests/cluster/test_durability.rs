@@ -227,14 +227,8 @@ fn a_data_dir_of_another_node_or_a_corrupt_snapshot_is_refused_at_startup() {
     let plugin = seat_plugin();
     let plugin = plugin.to_str().expect("utf-8");
     let run = |args: &[&str]| {
-        let output = std::process::Command::new(host_bin())
-            .args(args)
-            .output()
-            .expect("run host");
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr).to_string(),
-        )
+        let (code, stderr) = run_host(args);
+        (Some(code), stderr)
     };
     let (code, stderr) = run(&[
         "--id",

@@ -25,6 +25,36 @@ pub fn seat_plugin() -> PathBuf {
     workspace().join("plugins/seat.wasm")
 }
 
+/// Runs `host` with `args` from the workspace root, expecting it to exit on its own within 30 s
+/// (killed and reported otherwise); returns its exit code and stderr.
+pub fn run_host(args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(host_bin())
+        .args(args)
+        .current_dir(workspace())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn host");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll host") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            // Kill so the test fails with a message instead of hanging.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("host {args:?} did not exit within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    (status.code().unwrap_or(-1), stderr)
+}
+
 /// `n` ports that were free a moment ago (bound on :0 by the OS, then released).
 pub fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..n)
