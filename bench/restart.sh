@@ -30,12 +30,12 @@ for i in 0 1 2; do start_node "$i"; done
 for _ in $(seq 1 150); do status 6100 | grep -q '"plugin": {' && break; sleep 0.2; done
 rows=$(python3 -c 'import json; print(json.dumps([{"row": chr(97+i), "seats": 20} for i in range(12)]))')
 for id in $(seq 0 $((SHOWTIME_IDS - 1))); do
-  curl -sf -o /dev/null -X POST 127.0.0.1:6100/api/showtimes -H 'content-type: application/json' -d "{\"id\":$id,\"rows\":$rows}"
+  curl -sf -o /dev/null -X POST 127.0.0.1:6100/api/showtimes -H 'content-type: application/json' -d "{\"id\":9$id,\"rows\":$rows}"
 done
 # Fill: the load generator stops at MAX_OPS requests (bookings + conflicts) or 300 s.
 "$LOADGEN" book --target http-json --endpoints "$EPS" --clients 64 --showtimes 20 --duration 300 --warmup 0 \
   --max-ops "$BOOKINGS" --path-template '/api/showtimes/{showtime}/bookings' \
-  --body-template '{"seats":["{seat}"],"user":"{user}"}' --conflict-status 409 --showtime-prefix '' --label fill
+  --body-template '{"seats":["{seat}"],"user":"{user}"}' --conflict-status 409 --showtime-prefix 9 --label fill
 booked=$(curl -sf 127.0.0.1:6100/api/showtimes?consistency=local | python3 -c 'import json,sys; print(sum(s["booked"] for s in json.load(sys.stdin)["showtimes"]))')
 leader=$(status 6100 | field leader_id)
 victim=$(( (leader + 1) % 3 )); port=$((6100 + victim))

@@ -37,11 +37,12 @@ JSON
     if curl -sf "127.0.0.1:6100/v1/status" | grep -q '"plugin": {'; then break; fi
     sleep 0.2
   done
-  # The load generator books showtimes 0, 1, 2, ... with rows a-l x 20 seats.
+  # The load generator books showtimes 0, 1, 2, ... with rows a-l x 20 seats; with
+  # --showtime-prefix 9 they are ids 90, 91, ... here (showtime 1 is the demo map).
   local rows; rows=$(python3 -c 'import json; print(json.dumps([{"row": chr(97+i), "seats": 20} for i in range(12)]))')
   for id in $(seq 0 $((SHOWTIME_IDS - 1))); do
     curl -sf -o /dev/null -X POST "127.0.0.1:6100/api/showtimes" -H 'content-type: application/json' \
-      -d "{\"id\":$id,\"rows\":$rows}" || { echo "cannot create showtime $id" >&2; exit 1; }
+      -d "{\"id\":9$id,\"rows\":$rows}" || { echo "cannot create showtime $id" >&2; exit 1; }
   done
 }
 
@@ -60,7 +61,7 @@ for C in $CLIENTS; do
   "$LOADGEN" book --target http-json --endpoints "$EPS" --clients "$C" --showtimes "$SHOWTIMES" \
     --duration "$DURATION" --warmup "$WARMUP" --max-ops "$MAX_OPS" \
     --path-template '/api/showtimes/{showtime}/bookings' --body-template '{"seats":["{seat}"],"user":"{user}"}' \
-    --conflict-status 409 --showtime-prefix '' --label reservoir-prod \
+    --conflict-status 409 --showtime-prefix 9 --label reservoir-prod \
     --watch-pids "$(IFS=,; echo "${PIDS[*]}")" --json-out "$RESULTS/reservoir.jsonl"
 done
 if [ "$FAILOVER" = 1 ]; then
@@ -69,7 +70,7 @@ if [ "$FAILOVER" = 1 ]; then
   "$LOADGEN" book --target http-json --endpoints "$EPS" --clients "$FAILOVER_C" --showtimes "$SHOWTIMES" \
     --duration "$DURATION" --warmup "$WARMUP" --max-ops "$MAX_OPS" \
     --path-template '/api/showtimes/{showtime}/bookings' --body-template '{"seats":["{seat}"],"user":"{user}"}' \
-    --conflict-status 409 --showtime-prefix '' --label "reservoir-prod-failover" \
+    --conflict-status 409 --showtime-prefix 9 --label "reservoir-prod-failover" \
     --kill-pid "$LPID" --kill-after 4 --watch-pids "$(IFS=,; echo "${PIDS[*]}")" --json-out "$RESULTS/reservoir.jsonl"
 fi
 stop_cluster
