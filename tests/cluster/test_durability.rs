@@ -279,3 +279,27 @@ fn a_data_dir_of_another_node_or_a_corrupt_snapshot_is_refused_at_startup() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_prod_node_stops_cleanly_on_sigterm_and_restarts_with_its_data() {
+    let mut cluster = Cluster::configure(1);
+    cluster.spawn_prod(0);
+    cluster.wait_for_leader(Duration::from_secs(20));
+    assert_eq!(book(&cluster.addrs[0], &["d4"], "carol").status, 201);
+    let pid = cluster.node(0).pid().expect("running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let code = cluster.node(0).wait_exit(Duration::from_secs(15));
+    assert_eq!(code, Some(0), "SIGTERM must end a prod node with status 0");
+
+    cluster.spawn_prod(0);
+    let addr = cluster.addrs[0].clone();
+    wait_until(
+        Duration::from_secs(20),
+        "the booking is back after the restart",
+        || booked_seats(&addr).filter(|seats| seats == &["d4"]),
+    );
+}

@@ -181,6 +181,21 @@ pub struct NodeProc {
 }
 
 impl NodeProc {
+    /// The OS process id while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Waits (at most `timeout`) for the process to exit by itself; returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.child.as_mut().expect("running");
+        let status = wait_until(timeout, "the node exits", || {
+            child.try_wait().expect("poll child")
+        });
+        self.child = None;
+        status.code()
+    }
+
     /// Kills the process now (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
