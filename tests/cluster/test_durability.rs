@@ -245,12 +245,12 @@ fn a_data_dir_of_another_node_or_a_corrupt_snapshot_is_refused_at_startup() {
     assert!(stderr.contains("node 0"), "names the owner: {stderr}");
 
     let snapshots = cluster.data_dir(1).join("snapshots");
+    // The snapshot file proper: a kill during a save may also leave a `snapshot.tmp`.
     let file = std::fs::read_dir(&snapshots)
         .expect("snapshot dir")
-        .next()
-        .expect("a snapshot")
-        .expect("entry")
-        .path();
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .find(|path| path.extension().is_some_and(|ext| ext == "snap"))
+        .expect("a snapshot file");
     let mut bytes = std::fs::read(&file).expect("read snapshot");
     let len = bytes.len();
     bytes.truncate(len - 7);
