@@ -13,6 +13,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -20,6 +21,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
 use super::problem::problem;
@@ -27,14 +29,23 @@ use crate::node::{Committed, Consistency, Node};
 use crate::plugin::{HttpRequest, HttpResponse, Outcome, RouteAction};
 use crate::raft::network::path;
 use crate::raft::typ::{Snapshot, SnapshotMeta, Vote};
-use crate::raft::{ApplyOutcome, Payload, TypeConfig};
+use crate::raft::{ApplyOutcome, Payload, RequestKey, TypeConfig};
 
 /// Largest public API request body.
 const MAX_API_BODY: usize = 1 << 20;
 /// Largest node-to-node body (snapshots and plugin installs travel whole).
 const MAX_PEER_BODY: usize = 512 << 20;
 
-type Reply = Response<Full<Bytes>>;
+/// A complete response, as every handler but event streams produces.
+pub(super) type Reply = Response<Full<Bytes>>;
+
+/// The body type the server sends: whole bodies and event streams alike.
+pub(super) type ApiBody = BoxBody<Bytes, Infallible>;
+
+/// Widens a complete response to the server's body type.
+pub(super) fn boxed(reply: Reply) -> Response<ApiBody> {
+    reply.map(BodyExt::boxed)
+}
 
 /// Accepts connections until `shutdown` resolves. A failing connection ends only itself.
 pub async fn serve(
@@ -78,10 +89,10 @@ pub async fn serve(
     }
 }
 
-async fn handle(node: Node, request: Request<Incoming>) -> Reply {
+async fn handle(node: Node, request: Request<Incoming>) -> Response<ApiBody> {
     let path = request.uri().path().to_string();
     if path == "/v1" || path.starts_with("/v1/") {
-        host_route(node, request, &path).await
+        boxed(host_route(node, request, &path).await)
     } else {
         plugin_route(node, request).await
     }
@@ -250,7 +261,7 @@ async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply
 }
 
 /// Host-level read consistency, from the query string: `consistency=local` or the default.
-fn consistency_of(query: &str) -> Consistency {
+pub(super) fn consistency_of(query: &str) -> Consistency {
     let local = query.split('&').any(|pair| pair == "consistency=local");
     if local {
         Consistency::Local
@@ -259,7 +270,7 @@ fn consistency_of(query: &str) -> Consistency {
     }
 }
 
-fn to_reply(response: HttpResponse) -> Reply {
+pub(super) fn to_reply(response: HttpResponse) -> Reply {
     let Ok(status) = StatusCode::from_u16(response.status) else {
         return problem(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -284,7 +295,7 @@ fn to_reply(response: HttpResponse) -> Reply {
         })
 }
 
-fn plugin_fault(detail: &str) -> Reply {
+pub(super) fn plugin_fault(detail: &str) -> Reply {
     problem(
         StatusCode::INTERNAL_SERVER_ERROR,
         "plugin-fault",
@@ -293,7 +304,7 @@ fn plugin_fault(detail: &str) -> Reply {
     )
 }
 
-async fn plugin_route(node: Node, request: Request<Incoming>) -> Reply {
+async fn plugin_route(node: Node, request: Request<Incoming>) -> Response<ApiBody> {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
@@ -309,7 +320,7 @@ async fn plugin_route(node: Node, request: Request<Incoming>) -> Reply {
         .collect();
     let body = match read_body(request, MAX_API_BODY).await {
         Ok(body) => body,
-        Err(reply) => return reply,
+        Err(reply) => return boxed(reply),
     };
     let request = HttpRequest {
         method,
@@ -321,30 +332,104 @@ async fn plugin_route(node: Node, request: Request<Incoming>) -> Reply {
     let front = node.front();
     let action = match front.call(|plugin| plugin.route(&request)) {
         Ok(action) => action,
-        Err(e) => return plugin_fault(&e.to_string()),
+        Err(e) => return boxed(plugin_fault(&e.to_string())),
     };
+    let mut replayed = false;
     let outcome = match action {
-        RouteAction::Respond(response) => return to_reply(response),
+        RouteAction::Respond(response) => return boxed(to_reply(response)),
+        RouteAction::Watch(watch) => return super::events::stream(node, request, watch).await,
         RouteAction::Read(query) => match node.read(&query, consistency_of(&request.query)).await {
             Ok(result) => Outcome::Finished(result),
             Err(e) => Outcome::Unavailable(e.to_string()),
         },
-        RouteAction::Write(command) => match node.write_command(command).await {
-            Ok(Committed {
-                outcome: ApplyOutcome::Failed(reason),
-                ..
-            }) => return plugin_fault(&reason),
-            Ok(committed) => match committed.outcome.command_result() {
-                Some(result) => Outcome::Finished(result),
-                None => {
-                    return plugin_fault(&format!("unexpected outcome {:?}", committed.outcome))
+        RouteAction::Write(command) => {
+            let payload = match request_key(&request) {
+                Ok(Some(key)) => Payload::KeyedCommand { key, command },
+                Ok(None) => Payload::Command(command),
+                Err(detail) => {
+                    return boxed(problem(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-request",
+                        "Invalid Idempotency-Key",
+                        &detail,
+                    ))
                 }
-            },
-            Err(e) => Outcome::Unavailable(e.to_string()),
-        },
+            };
+            match node.write(payload).await {
+                Ok(Committed {
+                    outcome: ApplyOutcome::Failed(reason),
+                    ..
+                }) => return boxed(plugin_fault(&reason)),
+                Ok(Committed {
+                    outcome: ApplyOutcome::KeyReused(reason),
+                    ..
+                }) => {
+                    return boxed(problem(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "idempotency-key-reused",
+                        "Idempotency key reused",
+                        &reason,
+                    ))
+                }
+                Ok(committed) => {
+                    replayed = matches!(committed.outcome, ApplyOutcome::Replayed(_));
+                    match committed.outcome.command_result() {
+                        Some(result) => Outcome::Finished(result),
+                        None => {
+                            return boxed(plugin_fault(&format!(
+                                "unexpected outcome {:?}",
+                                committed.outcome
+                            )))
+                        }
+                    }
+                }
+                Err(e) => Outcome::Unavailable(e.to_string()),
+            }
+        }
     };
-    match front.call(|plugin| plugin.render(&request, &outcome)) {
+    let mut reply = match front.call(|plugin| plugin.render(&request, &outcome)) {
         Ok(response) => to_reply(response),
         Err(e) => plugin_fault(&e.to_string()),
+    };
+    if replayed {
+        reply.headers_mut().insert(
+            "idempotent-replayed",
+            hyper::header::HeaderValue::from_static("true"),
+        );
     }
+    boxed(reply)
+}
+
+/// Longest accepted `Idempotency-Key`.
+const MAX_KEY_LEN: usize = 255;
+
+/// The request's `Idempotency-Key` with a digest of the request; `Err` says why a key is
+/// malformed.
+fn request_key(request: &HttpRequest) -> Result<Option<RequestKey>, String> {
+    let Some((_, key)) = request
+        .headers
+        .iter()
+        .find(|(name, _)| name == "idempotency-key")
+    else {
+        return Ok(None);
+    };
+    let visible = key.bytes().all(|b| b.is_ascii_graphic());
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !visible {
+        return Err(format!(
+            "an Idempotency-Key is 1 to {MAX_KEY_LEN} visible ASCII characters"
+        ));
+    }
+    let mut digest = Sha256::new();
+    for part in [
+        request.method.as_bytes(),
+        request.path.as_bytes(),
+        &request.body,
+    ] {
+        digest.update((part.len() as u64).to_be_bytes());
+        digest.update(part);
+    }
+    Ok(Some(RequestKey {
+        key: key.clone(),
+        fingerprint: digest.finalize().into(),
+    }))
 }

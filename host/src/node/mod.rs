@@ -19,6 +19,8 @@
 
 mod front;
 mod status;
+mod ticker;
+mod topics;
 mod write;
 
 use std::collections::BTreeMap;
@@ -34,6 +36,7 @@ use tokio::task::JoinHandle;
 
 pub use front::{Front, FrontError};
 pub use status::{NodeStatus, PeerStatus, PluginStatus};
+pub use topics::TopicChanges;
 pub use write::{
     Committed, Consistency, ReadError, WriteError, FORWARD_WRITE_PATH, READ_INDEX_PATH,
 };
@@ -194,6 +197,8 @@ pub(crate) struct NodeInner {
     pub(crate) peers: PeerClient,
     pub(crate) write_timeout: Duration,
     pub(crate) front: Front,
+    /// Last change per watch topic, for event streams.
+    topics: Arc<TopicChanges>,
     /// True once the state machine has re-applied everything committed before a restart (at
     /// once for memory storage); reads wait for it.
     pub(crate) recovered: watch::Sender<bool>,
@@ -369,6 +374,9 @@ impl Node {
             }
         };
 
+        // Subscribe before reading the applied index: every later commit reaches the follower.
+        let commits = machine.subscribe();
+        let applied = machine.status().last_applied.map_or(0, |id| id.index);
         let (shutdown_tx, _) = watch::channel(false);
         let (recovered, _) = watch::channel(options.storage == Storage::Memory);
         let front = Front::new(runtime.clone(), local_plugin.clone(), machine.clone());
@@ -382,6 +390,7 @@ impl Node {
                 peers,
                 write_timeout: options.write_timeout,
                 front,
+                topics: Arc::new(TopicChanges::new(applied)),
                 recovered,
                 shutdown_tx,
                 tasks: std::sync::Mutex::new(Vec::new()),
@@ -392,6 +401,12 @@ impl Node {
             listener,
             node.shutdown_signal(),
         ));
+        node.spawn(topics::follow_commits(
+            node.clone(),
+            commits,
+            node.shutdown_signal(),
+        ));
+        node.spawn(ticker::tick_when_due(node.clone(), node.shutdown_signal()));
         node.initialize(&options.members).await?;
         node.spawn(write::bootstrap_plugin(
             node.clone(),
@@ -463,6 +478,20 @@ impl Node {
     /// The plugin-facing front: routes HTTP requests and console lines through the plugin.
     pub fn front(&self) -> &Front {
         &self.inner.front
+    }
+
+    /// Which watch topics changed at which index, for event streams.
+    pub fn topic_changes(&self) -> Arc<TopicChanges> {
+        self.inner.topics.clone()
+    }
+
+    /// Index of the last entry applied on this node.
+    pub fn applied_index(&self) -> u64 {
+        self.inner
+            .machine
+            .status()
+            .last_applied
+            .map_or(0, |id| id.index)
     }
 
     /// Subscribes to announcements of every applied entry.

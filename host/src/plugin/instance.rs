@@ -145,6 +145,14 @@ impl Instance {
         })
     }
 
+    /// `machine.next-deadline`: the leader time at which the state has something timed to do.
+    pub fn next_deadline(&mut self) -> Result<Option<u64>, Fault> {
+        let fuel = self.limits.fuel_per_call;
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_machine().call_next_deadline(s)
+        })
+    }
+
     /// `machine.query`.
     pub fn query(
         &mut self,
@@ -182,6 +190,11 @@ impl Instance {
             wit::RouteAction::Read(q) => RouteAction::Read(q),
             wit::RouteAction::Write(c) => RouteAction::Write(c),
             wit::RouteAction::Respond(r) => RouteAction::Respond(from_wit_response(r)),
+            wit::RouteAction::Watch(w) => RouteAction::Watch(WatchRequest {
+                topic: w.topic,
+                query: w.query,
+                event: w.event,
+            }),
         })
     }
 
@@ -276,6 +289,19 @@ impl Instance {
         let result = result.map(|r| r.as_ref().map(Vec::as_slice).map_err(Vec::as_slice));
         self.call(fuel, |b, s| {
             b.reservoir_plugin_front().call_describe(s, command, result)
+        })
+    }
+
+    /// `front.topics`: which watch streams a committed command wakes.
+    pub fn topics(
+        &mut self,
+        command: &[u8],
+        answer: &Result<Vec<u8>, Vec<u8>>,
+    ) -> Result<Vec<String>, Fault> {
+        let fuel = self.limits.fuel_per_call;
+        let answer = answer.as_ref().map(Vec::as_slice).map_err(Vec::as_slice);
+        self.call(fuel, |b, s| {
+            b.reservoir_plugin_front().call_topics(s, command, answer)
         })
     }
 }

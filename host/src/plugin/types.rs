@@ -66,6 +66,19 @@ pub enum RouteAction {
     Write(Vec<u8>),
     /// Send this response as is.
     Respond(HttpResponse),
+    /// Stream the query's answer as Server-Sent Events, again after every change of `topic`.
+    Watch(WatchRequest),
+}
+
+/// A live view the plugin asked for (`route-action.watch`).
+#[derive(Debug, Clone)]
+pub struct WatchRequest {
+    /// The changes that wake the stream, as the plugin's `topics` names them.
+    pub topic: String,
+    /// The query answered on every wake-up.
+    pub query: Vec<u8>,
+    /// The SSE event name.
+    pub event: String,
 }
 
 /// What a console line needs, according to the plugin.

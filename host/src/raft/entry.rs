@@ -31,6 +31,24 @@ pub enum Payload {
         /// `--plugin` of whichever node leads first, without ever overriding a real install.
         bootstrap: bool,
     },
+    /// A plugin command sent with a client's idempotency key: applied once; a retry with the
+    /// same key and request gets the first outcome again (see [`super::request_keys`]).
+    KeyedCommand {
+        /// The key and a digest of the request it came with.
+        key: RequestKey,
+        /// Opaque plugin command bytes.
+        command: Vec<u8>,
+    },
+}
+
+/// A client's idempotency key and a digest of the request that carried it: the same key with a
+/// different request is refused rather than answered with another request's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestKey {
+    /// The key as the client sent it.
+    pub key: String,
+    /// SHA-256 of the request (method, path, body), computed by the node that received it.
+    pub fingerprint: [u8; 32],
 }
 
 impl fmt::Display for Envelope {
@@ -47,6 +65,13 @@ impl fmt::Display for Envelope {
                     self.leader_time_ms
                 )
             }
+            Payload::KeyedCommand { key, command } => write!(
+                f,
+                "command({} bytes, key {:?})@{}",
+                command.len(),
+                key.key,
+                self.leader_time_ms
+            ),
         }
     }
 }
@@ -76,6 +101,10 @@ pub enum ApplyOutcome {
     PluginUnchanged,
     /// The install failed on apply; the previous plugin stays. The text says why.
     PluginRefused(String),
+    /// A keyed command seen before: the outcome it had then, nothing applied now.
+    Replayed(Box<ApplyOutcome>),
+    /// The idempotency key was first used for a different request; nothing applied.
+    KeyReused(String),
 }
 
 impl ApplyOutcome {
@@ -84,6 +113,7 @@ impl ApplyOutcome {
         match self {
             ApplyOutcome::Applied(b) => Some(Ok(b.clone())),
             ApplyOutcome::Rejected(b) => Some(Err(b.clone())),
+            ApplyOutcome::Replayed(first) => first.command_result(),
             _ => None,
         }
     }

@@ -6,16 +6,18 @@
 //! - [`log_store`]: the in-memory log store of demo and dev modes.
 //! - [`state_machine`]: applies committed entries through the plugin; snapshots; plugin installs.
 //! - [`network`]: Raft RPC to peers over HTTP with postcard bodies.
+//! - [`request_keys`]: idempotency keys as replicated state.
 //! - [`snapshot_store`]: the latest snapshot as one checksummed file, replaced atomically.
 
 pub mod durable_log;
 pub mod entry;
 pub mod log_store;
 pub mod network;
+pub mod request_keys;
 pub mod snapshot_store;
 pub mod state_machine;
 
-pub use entry::{ApplyOutcome, Envelope, Payload};
+pub use entry::{ApplyOutcome, Envelope, Payload, RequestKey};
 pub use state_machine::{CommitEvent, StateMachine};
 
 openraft::declare_raft_types!(

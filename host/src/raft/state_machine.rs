@@ -18,7 +18,8 @@ use openraft::{EntryPayload, RaftSnapshotBuilder};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
-use super::entry::{ApplyOutcome, Envelope, Payload};
+use super::entry::{ApplyOutcome, Envelope, Payload, RequestKey};
+use super::request_keys::{Lookup, RequestKeys};
 use super::snapshot_store::{SnapshotStore, SnapshotStoreError};
 use super::typ::{LogId, Snapshot, SnapshotMeta, StoredMembership};
 use super::{SnapshotData, TypeConfig};
@@ -28,7 +29,7 @@ use crate::plugin::{Fault, Instance, LoadedPlugin, LogContext, PluginImage, Runt
 const CHECKPOINT_EVERY: usize = 1024;
 
 /// Format version of [`SnapshotImage`].
-const SNAPSHOT_IMAGE_VERSION: u32 = 1;
+const SNAPSHOT_IMAGE_VERSION: u32 = 2;
 
 /// A committed entry, as announced to consoles and event streams.
 #[derive(Debug, Clone)]
@@ -69,6 +70,8 @@ struct SnapshotImage {
     installed_at: u64,
     /// The plugin's own snapshot bytes.
     state: Vec<u8>,
+    /// Idempotency keys applied and not yet forgotten.
+    requests: RequestKeys,
 }
 
 /// Why a query could not be answered.
@@ -162,6 +165,8 @@ struct MachineState {
     active: Option<Active>,
     /// The last snapshot built or installed, served to followers that need one.
     current_snapshot: Option<(SnapshotMeta, Vec<u8>)>,
+    /// Idempotency keys of applied client requests (replicated state, kept in snapshots).
+    requests: RequestKeys,
 }
 
 /// The replicated state, shared between openraft (which applies) and the node (which queries).
@@ -173,6 +178,8 @@ pub struct Machine {
     events: broadcast::Sender<CommitEvent>,
     /// The cluster's current plugin, for fronts that want to follow swaps.
     plugin_tx: watch::Sender<Option<Arc<LoadedPlugin>>>,
+    /// The plugin's `next-deadline` after the latest apply: when the leader should tick.
+    deadline_tx: watch::Sender<Option<u64>>,
 }
 
 /// Summary of the applied state for status output.
@@ -207,8 +214,8 @@ impl Machine {
                 path: "latest snapshot".into(),
                 reason: e.to_string(),
             };
-            let active = machine.prepare_snapshot(&data).map_err(corrupt)?;
-            machine.replace_state(&meta, data, active);
+            let prepared = machine.prepare_snapshot(&data).map_err(corrupt)?;
+            machine.replace_state(&meta, data, prepared);
         }
         Ok(machine)
     }
@@ -216,6 +223,7 @@ impl Machine {
     fn build(runtime: Arc<Runtime>, snapshots: Option<SnapshotStore>) -> Arc<Self> {
         let (events, _) = broadcast::channel(1024);
         let (plugin_tx, _) = watch::channel(None);
+        let (deadline_tx, _) = watch::channel(None);
         Arc::new(Machine {
             runtime,
             snapshots,
@@ -224,9 +232,11 @@ impl Machine {
                 membership: StoredMembership::default(),
                 active: None,
                 current_snapshot: None,
+                requests: RequestKeys::default(),
             }),
             events,
             plugin_tx,
+            deadline_tx,
         })
     }
 
@@ -244,6 +254,33 @@ impl Machine {
     /// Watches the cluster's current plugin.
     pub fn watch_plugin(&self) -> watch::Receiver<Option<Arc<LoadedPlugin>>> {
         self.plugin_tx.subscribe()
+    }
+
+    /// Watches the leader time at which the plugin next has something timed to do.
+    pub fn watch_deadline(&self) -> watch::Receiver<Option<u64>> {
+        self.deadline_tx.subscribe()
+    }
+
+    /// Asks the plugin for its next deadline and publishes it if it changed.
+    fn refresh_deadline(&self, state: &mut MachineState) {
+        let deadline = match state.active.as_mut() {
+            None => None,
+            Some(active) => match active
+                .instance(&self.runtime)
+                .and_then(|i| i.next_deadline())
+            {
+                Ok(deadline) => deadline,
+                Err(fault) => {
+                    tracing::warn!(%fault, "next-deadline failed; no tick scheduled");
+                    None
+                }
+            },
+        };
+        self.deadline_tx.send_if_modified(|current| {
+            let changed = *current != deadline;
+            *current = deadline;
+            changed
+        });
     }
 
     /// Last applied log id and the current plugin.
@@ -289,20 +326,9 @@ impl Machine {
             leader_time_ms: envelope.leader_time_ms,
         };
         match &envelope.payload {
-            Payload::Command(command) => {
-                let outcome = match state.active.as_mut() {
-                    Some(active) => active.apply(&self.runtime, ctx, command),
-                    None => ApplyOutcome::Failed(QueryError::NoPlugin.to_string()),
-                };
-                self.announce(CommitEvent {
-                    index: ctx.index,
-                    term: ctx.term,
-                    kind: CommitKind::Command {
-                        command: command.clone(),
-                        outcome: outcome.clone(),
-                    },
-                });
-                outcome
+            Payload::Command(command) => self.apply_command(state, ctx, command, None),
+            Payload::KeyedCommand { key, command } => {
+                self.apply_command(state, ctx, command, Some(key))
             }
             Payload::InstallPlugin { image, bootstrap } => {
                 let outcome = self.install(state, ctx.index, image, *bootstrap);
@@ -314,6 +340,49 @@ impl Machine {
                 outcome
             }
         }
+    }
+
+    /// Applies a plugin command, at most once per idempotency key, and announces it.
+    fn apply_command(
+        &self,
+        state: &mut MachineState,
+        ctx: LogContext,
+        command: &[u8],
+        key: Option<&RequestKey>,
+    ) -> ApplyOutcome {
+        state.requests.expire(ctx.leader_time_ms);
+        let lookup = key.map_or(Lookup::New, |key| state.requests.lookup(key));
+        let outcome = match lookup {
+            Lookup::Replay(first) => ApplyOutcome::Replayed(Box::new(first)),
+            Lookup::Reused => ApplyOutcome::KeyReused(format!(
+                "the idempotency key {:?} was first used with a different request",
+                key.map_or("", |k| k.key.as_str())
+            )),
+            Lookup::New => {
+                let outcome = match state.active.as_mut() {
+                    Some(active) => active.apply(&self.runtime, ctx, command),
+                    None => ApplyOutcome::Failed(QueryError::NoPlugin.to_string()),
+                };
+                // Faults are not remembered: a retry may succeed once the cause is fixed.
+                if let (Some(key), ApplyOutcome::Applied(_) | ApplyOutcome::Rejected(_)) =
+                    (key, &outcome)
+                {
+                    state
+                        .requests
+                        .remember(key, outcome.clone(), ctx.leader_time_ms);
+                }
+                outcome
+            }
+        };
+        self.announce(CommitEvent {
+            index: ctx.index,
+            term: ctx.term,
+            kind: CommitKind::Command {
+                command: command.to_vec(),
+                outcome: outcome.clone(),
+            },
+        });
+        outcome
     }
 
     /// Swaps the plugin at this log index: old snapshot into the new plugin's restore. Any
@@ -398,6 +467,7 @@ impl Machine {
             plugin,
             installed_at,
             state: plugin_state,
+            requests: state.requests.clone(),
         };
         let data = postcard::to_stdvec(&image).map_err(io::Error::other)?;
         let meta = SnapshotMeta {
@@ -416,11 +486,11 @@ impl Machine {
     /// Validates a snapshot fully (decode, load plugin, restore into a fresh instance) before
     /// replacing anything: an error returned to openraft would stop the node.
     fn install_snapshot(&self, meta: &SnapshotMeta, data: Vec<u8>) -> Result<(), io::Error> {
-        let active = self.prepare_snapshot(&data)?;
+        let prepared = self.prepare_snapshot(&data)?;
         if let Some(store) = &self.snapshots {
             store.save(meta, &data)?;
         }
-        self.replace_state(meta, data, active);
+        self.replace_state(meta, data, prepared);
         let (index, term) = meta
             .last_log_id
             .map_or((0, 0), |id| (id.index, id.leader_id.term));
@@ -432,8 +502,9 @@ impl Machine {
         Ok(())
     }
 
-    /// Decodes snapshot bytes into a live plugin instance holding that state.
-    fn prepare_snapshot(&self, data: &[u8]) -> Result<Option<Active>, io::Error> {
+    /// Decodes snapshot bytes into a live plugin instance holding that state, plus the
+    /// idempotency keys.
+    fn prepare_snapshot(&self, data: &[u8]) -> Result<Prepared, io::Error> {
         let invalid = |text: String| io::Error::new(io::ErrorKind::InvalidData, text);
         let image: SnapshotImage = postcard::from_bytes(data)
             .map_err(|e| invalid(format!("undecodable snapshot: {e}")))?;
@@ -444,7 +515,10 @@ impl Machine {
             )));
         }
         let Some(plugin_image) = image.plugin else {
-            return Ok(None);
+            return Ok(Prepared {
+                active: None,
+                requests: image.requests,
+            });
         };
         if !plugin_image.is_intact() {
             return Err(invalid("snapshot plugin does not match its hash".into()));
@@ -458,26 +532,37 @@ impl Machine {
             .restore(&image.state)
             .map_err(io::Error::other)?
             .map_err(invalid)?;
-        Ok(Some(Active {
-            plugin,
-            instance,
-            installed_at: image.installed_at,
-            checkpoint: Some(image.state),
-            replay: Vec::new(),
-        }))
+        Ok(Prepared {
+            active: Some(Active {
+                plugin,
+                instance,
+                installed_at: image.installed_at,
+                checkpoint: Some(image.state),
+                replay: Vec::new(),
+            }),
+            requests: image.requests,
+        })
     }
 
-    fn replace_state(&self, meta: &SnapshotMeta, data: Vec<u8>, active: Option<Active>) {
-        let plugin = active.as_ref().map(|a| a.plugin.clone());
+    fn replace_state(&self, meta: &SnapshotMeta, data: Vec<u8>, prepared: Prepared) {
+        let plugin = prepared.active.as_ref().map(|a| a.plugin.clone());
         {
             let mut state = self.lock();
-            state.active = active;
+            state.active = prepared.active;
+            state.requests = prepared.requests;
+            self.refresh_deadline(&mut state);
             state.last_applied = meta.last_log_id;
             state.membership = meta.last_membership.clone();
             state.current_snapshot = Some((meta.clone(), data));
         }
         self.plugin_tx.send_replace(plugin);
     }
+}
+
+/// A snapshot decoded and restored into a fresh instance, ready to replace the state.
+struct Prepared {
+    active: Option<Active>,
+    requests: RequestKeys,
 }
 
 /// The openraft face of [`Machine`].
@@ -520,11 +605,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             + Unpin
             + openraft::OptionalSend,
     {
+        let mut applied_commands = false;
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
             let outcome = {
                 let mut state = self.machine.lock();
                 state.last_applied = Some(entry.log_id);
+                applied_commands |= matches!(entry.payload, EntryPayload::Normal(_));
                 match &entry.payload {
                     EntryPayload::Blank => ApplyOutcome::Nothing,
                     EntryPayload::Normal(envelope) => {
@@ -548,6 +635,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             if let Some(responder) = responder {
                 responder.send(outcome);
             }
+        }
+        if applied_commands {
+            let mut state = self.machine.lock();
+            self.machine.refresh_deadline(&mut state);
         }
         Ok(())
     }
@@ -585,6 +676,7 @@ mod tests {
     use super::*;
     use crate::plugin::tests::bundled_plugin;
     use crate::plugin::{ConsoleAction, ConsoleMode, Limits, PluginImage, Runtime};
+    use crate::raft::RequestKey;
 
     /// The bundled plugin's command for a demo console line, built by its own front.
     fn command(runtime: &Runtime, line: &str) -> Vec<u8> {
@@ -705,6 +797,51 @@ mod tests {
             target.apply(Payload::Command(command(&runtime, "c3"))),
             ApplyOutcome::Rejected(_)
         ));
+    }
+
+    #[test]
+    fn a_keyed_command_applies_once_and_its_key_survives_a_snapshot() {
+        let runtime = Runtime::new(Limits::default()).expect("engine");
+        let key = |fingerprint: u8| RequestKey {
+            key: "retry-me".into(),
+            fingerprint: [fingerprint; 32],
+        };
+        let keyed = |fingerprint: u8, line: &str| Payload::KeyedCommand {
+            key: key(fingerprint),
+            command: command(&runtime, line),
+        };
+        let mut source = Harness::new(Limits::default());
+        let first = source.apply(keyed(1, "a2"));
+        assert!(matches!(first, ApplyOutcome::Applied(_)), "{first:?}");
+        // The retry is answered with the first outcome, and not applied again (a second booking
+        // of a2 would be refused).
+        assert_eq!(
+            source.apply(keyed(1, "a2")),
+            ApplyOutcome::Replayed(Box::new(first.clone()))
+        );
+        assert!(matches!(
+            source.apply(keyed(2, "a3")),
+            ApplyOutcome::KeyReused(_)
+        ));
+        assert!(
+            matches!(
+                source.apply(Payload::Command(command(&runtime, "a3"))),
+                ApplyOutcome::Applied(_)
+            ),
+            "the refused reuse must not have booked a3"
+        );
+
+        let (meta, data) = source.machine.build_snapshot().expect("snapshot");
+        let target = Machine::new(Arc::new(Runtime::new(Limits::default()).expect("engine")));
+        target.install_snapshot(&meta, data).expect("install");
+        let mut target = Harness {
+            machine: target,
+            index: 10,
+        };
+        assert_eq!(
+            target.apply(keyed(1, "a2")),
+            ApplyOutcome::Replayed(Box::new(first))
+        );
     }
 
     #[test]
