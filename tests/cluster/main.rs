@@ -3,9 +3,12 @@
 
 mod util;
 
+mod test_api;
 mod test_basic;
+mod test_browser;
 mod test_cli;
 mod test_console;
 mod test_durability;
 mod test_failover;
+mod test_live;
 mod test_quorum;

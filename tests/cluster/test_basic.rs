@@ -25,7 +25,7 @@ fn booking_sent_to_a_follower_commits_and_is_visible_on_all_nodes() {
         .as_array()
         .expect("seats")
         .iter()
-        .filter_map(|s| s["id"].as_str())
+        .filter_map(|s| s["seat"].as_str())
         .collect();
     assert_eq!(ids, ["a1", "a2"], "{seats}");
 

@@ -88,9 +88,27 @@ pub struct Answer {
     pub status: u16,
     pub content_type: String,
     pub body: String,
+    /// Response headers, names lower-case.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Answer {
+    /// A response header's value, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The problem `type` of an error answer (empty if the body has none).
+    pub fn problem_type(&self) -> String {
+        serde_json::from_str::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v["type"].as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
     /// The body as JSON (panics with the body if it is not).
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
@@ -111,11 +129,20 @@ fn answer(result: Result<ureq::Response, ureq::Error>) -> Option<Answer> {
     };
     let status = response.status();
     let content_type = response.header("content-type").unwrap_or("").to_string();
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .filter_map(|name| {
+            let value = response.header(&name)?.to_string();
+            Some((name.to_ascii_lowercase(), value))
+        })
+        .collect();
     let body = response.into_string().ok()?;
     Some(Answer {
         status,
         content_type,
         body,
+        headers,
     })
 }
 
@@ -137,6 +164,38 @@ pub fn try_send(method: &str, addr: &str, path: &str, body: &str) -> Option<Answ
             .set("content-type", "application/json")
             .send_string(body),
     )
+}
+
+/// Any request with optional JSON body and extra headers, `None` if the node cannot be reached.
+pub fn try_request(
+    method: &str,
+    addr: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Option<Answer> {
+    let mut request = agent().request(method, &format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    answer(match body {
+        Some(body) => request
+            .set("content-type", "application/json")
+            .send_string(body),
+        None => request.call(),
+    })
+}
+
+/// Like [`try_request`], for a node that must answer.
+pub fn request(
+    method: &str,
+    addr: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Answer {
+    try_request(method, addr, path, body, headers)
+        .unwrap_or_else(|| panic!("{method} {path} on {addr}: no answer"))
 }
 
 /// POST that must reach the node.
@@ -162,9 +221,36 @@ pub fn booked_seats(addr: &str) -> Option<Vec<String>> {
         seats
             .iter()
             .filter(|s| s["state"] == "booked")
-            .filter_map(|s| s["id"].as_str().map(str::to_string))
+            .filter_map(|s| s["seat"].as_str().map(str::to_string))
             .collect(),
     )
+}
+
+/// Creates a theater with `rows` rows of `seats` seats and showtime `id` in it, through `addr`.
+pub fn create_showtime(addr: &str, id: u32, rows: u8, seats: u16) {
+    let layout: Vec<Value> = (b'a'..b'a' + rows)
+        .map(|r| serde_json::json!({"row": (r as char).to_string(), "seats": seats}))
+        .collect();
+    let theater = post(
+        addr,
+        "/api/theaters",
+        &serde_json::json!({"name": format!("Hall {id}"), "location": "Test wing", "rows": layout})
+            .to_string(),
+    );
+    assert_eq!(theater.status, 201, "{}", theater.body);
+    let showtime = post(
+        addr,
+        "/api/showtimes",
+        &serde_json::json!({
+            "id": id,
+            "movie_id": 1,
+            "theater_id": theater.json()["id"],
+            "starts_at": "2026-12-31T21:00:00Z",
+            "price_cents": 1000,
+        })
+        .to_string(),
+    );
+    assert_eq!(showtime.status, 201, "{}", showtime.body);
 }
 
 /// A running node process, killed (SIGKILL) and reaped on drop.
