@@ -28,10 +28,7 @@ field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d.get('$1')
 PIDS=()
 for i in 0 1 2; do start_node "$i"; done
 for _ in $(seq 1 150); do status 6100 | grep -q '"plugin": {' && break; sleep 0.2; done
-rows=$(python3 -c 'import json; print(json.dumps([{"row": chr(97+i), "seats": 20} for i in range(12)]))')
-for id in $(seq 0 $((SHOWTIME_IDS - 1))); do
-  curl -sf -o /dev/null -X POST 127.0.0.1:6100/api/showtimes -H 'content-type: application/json' -d "{\"id\":9$id,\"rows\":$rows}"
-done
+"$ROOT/bench/create_showtimes.sh" 6100 "$SHOWTIME_IDS"
 # Fill: the load generator stops at MAX_OPS requests (bookings + conflicts) or 300 s.
 "$LOADGEN" book --target http-json --endpoints "$EPS" --clients 64 --showtimes 20 --duration 300 --warmup 0 \
   --max-ops "$BOOKINGS" --path-template '/api/showtimes/{showtime}/bookings' \

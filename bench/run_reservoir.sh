@@ -37,12 +37,8 @@ JSON
     if curl -sf "127.0.0.1:6100/v1/status" | grep -q '"plugin": {'; then break; fi
     sleep 0.2
   done
-  # The load generator books showtimes 0, 1, 2, ... with rows a-l x 20 seats; with
-  # --showtime-prefix 9 they are ids 90, 91, ... here (showtime 1 is the demo map).
-  local rows; rows=$(python3 -c 'import json; print(json.dumps([{"row": chr(97+i), "seats": 20} for i in range(12)]))')
-  for id in $(seq 0 $((SHOWTIME_IDS - 1))); do
-    curl -sf -o /dev/null -X POST "127.0.0.1:6100/api/showtimes" -H 'content-type: application/json' \
-      -d "{\"id\":9$id,\"rows\":$rows}" || { echo "cannot create showtime $id" >&2; exit 1; }
+  "$ROOT/bench/create_showtimes.sh" 6100 "$SHOWTIME_IDS"
+}
   done
 }
 
