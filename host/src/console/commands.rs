@@ -25,7 +25,7 @@ pub(crate) fn banner(node: &Node, mode: ConsoleMode) -> String {
         ConsoleMode::Dev => "dev",
     };
     format!(
-        "node {} listening on http://{} ({mode} console; type help)",
+        "node {} listening on http://{} (the plugin's web page and API; {mode} console: type help)",
         node.id(),
         node.addr()
     )

@@ -32,7 +32,7 @@ use crate::raft::typ::{Snapshot, SnapshotMeta, Vote};
 use crate::raft::{ApplyOutcome, Payload, RequestKey, TypeConfig};
 
 /// Largest public API request body.
-const MAX_API_BODY: usize = 1 << 20;
+const MAX_API_BODY: usize = 64 << 10;
 /// Largest node-to-node body (snapshots and plugin installs travel whole).
 const MAX_PEER_BODY: usize = 512 << 20;
 
