@@ -1,35 +1,51 @@
-//! Commands (`machine.apply`): the only way the state changes.
+//! Commands (`machine.apply`): the only way the state changes, and what their answers say.
 //!
 //! Every command is first checked completely against the current state and only then applied, so
 //! a refused command leaves the state exactly as it was (the WIT contract for `err`). Checks that
 //! need no state ([`Command::check`]) also run in the fronts, so that obviously bad requests are
 //! refused before they cost a log entry.
 //!
-//! Costs: a booking of k seats is O(k log n) lookups and inserts; nothing clones the state.
+//! The answer of every apply, `ok` ([`Applied`]) or `err` ([`Refused`]), also lists the holds
+//! that the entry's log time expired before the command ran, so `front.topics` and `describe`
+//! can name every showtime an entry changed, ticks and refused commands included.
 //!
-//! `Command` and `Applied` are postcard-encoded by variant index: new variants (holds, catalog
-//! entries, ...) go at the end, never in between, so old log entries keep their meaning.
+//! `Command`, `Effect`, `Applied` and `Refused` are postcard-encoded by variant index. Nothing was
+//! deployed before this layout, so it was reorganised freely once; from now on variants are only
+//! appended, never inserted or reordered, so old log entries keep their meaning.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{Movie, MovieInfo, Theater, TheaterInfo};
 use crate::contract::LogContext;
-use crate::query::ShowtimeSummary;
+use crate::query::{ShowtimeDetail, ShowtimeSummary};
 use crate::rejection::Rejection;
-use crate::seat::{Layout, SeatId};
-use crate::state::{Booking, Showtime, State};
+use crate::seat::SeatId;
+use crate::state::{Booking, Hold, State};
+use crate::{admin, booking, hold};
 
-/// Most seats one booking may take.
-pub const MAX_SEATS_PER_BOOKING: usize = 100;
+/// Most seats one booking or hold request may take.
+pub const MAX_SEATS_PER_REQUEST: usize = 10;
 
 /// Longest user name, in characters.
 pub const MAX_USER_CHARS: usize = 64;
 
-/// A change to the state, replicated through the log.
+/// Hold lifetime when the request names none, in seconds.
+pub const DEFAULT_TTL_SECONDS: u32 = 600;
+
+/// Longest hold lifetime one request may ask for, and the cap on a hold's whole life after its
+/// creation, in seconds (2 hours).
+pub const MAX_TTL_SECONDS: u32 = 7200;
+
+/// Highest seat price, in cents (10 000 EUR).
+pub const MAX_PRICE_CENTS: u32 = 1_000_000;
+
+/// A change to the state, replicated through the log. (An empty command is a clock tick and has
+/// no variant: see [`crate::machine`].)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
-    /// Book seats of one showtime for a user: all of them or none.
+    /// Book seats of one showtime for a user directly: all of them or none.
     Book {
         /// Showtime id.
         showtime: u32,
@@ -45,90 +61,275 @@ pub enum Command {
         /// Who asks; must be the booking's user.
         user: String,
     },
-    /// Admin: add a showtime with all seats free.
-    CreateShowtime {
-        /// New showtime id; must be unused.
+    /// Hold seats for a while: all of them or none.
+    Hold {
+        /// Showtime id.
         showtime: u32,
-        /// Seats per row.
-        layout: Layout,
+        /// Seats to hold, in any order, each once.
+        seats: Vec<SeatId>,
+        /// Who holds.
+        user: String,
+        /// Lifetime from now, 1 to 7200 seconds.
+        ttl_seconds: u32,
     },
-    /// Admin: remove a showtime that has no live bookings.
+    /// Move a hold's expiry to `ttl_seconds` after now (capped at 2 h after its creation).
+    Extend {
+        /// The hold's token.
+        hold: String,
+        /// Who asks; must be the hold's user.
+        user: String,
+        /// Lifetime from now, 1 to 7200 seconds.
+        ttl_seconds: u32,
+    },
+    /// Turn a hold into a booking.
+    Confirm {
+        /// The hold's token.
+        hold: String,
+        /// Who asks; must be the hold's user.
+        user: String,
+    },
+    /// Give a hold up, freeing its seats.
+    Release {
+        /// The hold's token.
+        hold: String,
+        /// Who asks; must be the hold's user.
+        user: String,
+    },
+    /// Admin: add a movie.
+    CreateMovie {
+        /// Chosen id, or `None` for the next free one.
+        id: Option<u32>,
+        /// The movie.
+        info: MovieInfo,
+    },
+    /// Admin: remove a movie no showtime shows.
+    RemoveMovie {
+        /// Movie id.
+        movie: u32,
+    },
+    /// Admin: add a theater.
+    CreateTheater {
+        /// Chosen id, or `None` for the next free one.
+        id: Option<u32>,
+        /// The theater.
+        info: TheaterInfo,
+    },
+    /// Admin: remove a theater no showtime uses.
+    RemoveTheater {
+        /// Theater id.
+        theater: u32,
+    },
+    /// Admin: add a showtime, its seats copied from the theater and all free.
+    CreateShowtime {
+        /// Chosen id, or `None` for the next free one.
+        id: Option<u32>,
+        /// Movie id.
+        movie: u32,
+        /// Theater id.
+        theater: u32,
+        /// Start, ms since the Unix epoch.
+        starts_at_ms: u64,
+        /// Price of one seat, in cents.
+        price_cents: u32,
+    },
+    /// Admin: remove a showtime without bookings or active holds.
     RemoveShowtime {
         /// Showtime id.
         showtime: u32,
     },
 }
 
-/// What a successful command did: the `ok` bytes of `apply`.
+/// What a successful command (or tick) did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Applied {
+pub enum Effect {
+    /// A clock tick (empty command): nothing but the expiries listed beside it.
+    Tick,
     /// The new booking.
     Booked(Booking),
     /// The booking that was cancelled; its seats are free again.
     Cancelled(Booking),
-    /// The new showtime.
-    ShowtimeCreated(ShowtimeSummary),
+    /// The new hold.
+    Held(Hold),
+    /// The hold with its new expiry.
+    Extended(Hold),
+    /// The confirmed hold and the booking it became.
+    Confirmed {
+        /// The hold, status confirmed.
+        hold: Hold,
+        /// The new booking.
+        booking: Booking,
+    },
+    /// The released hold; its seats are free again.
+    Released(Hold),
+    /// The new movie.
+    MovieCreated(Movie),
+    /// The removed movie.
+    MovieRemoved(Movie),
+    /// The new theater.
+    TheaterCreated(Theater),
+    /// The removed theater.
+    TheaterRemoved(Theater),
+    /// The new showtime, all seats free.
+    ShowtimeCreated(ShowtimeDetail),
     /// The showtime as it was when removed.
     ShowtimeRemoved(ShowtimeSummary),
 }
 
+/// The `ok` bytes of `apply`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// Holds expired by this entry's log time before the command ran, as they are now.
+    pub expired: Vec<Hold>,
+    /// What the command did.
+    pub effect: Effect,
+}
+
+/// The `err` bytes of `apply`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    /// Holds expired by this entry's log time before the command was refused: they stay expired.
+    pub expired: Vec<Hold>,
+    /// Why the command was refused.
+    pub rejection: Rejection,
+}
+
 impl Command {
-    /// Checks what can be checked without the state: seat list shape, user name, layout limits.
+    /// Checks what can be checked without the state: seat list shape, user name, ttl, catalog
+    /// field limits.
     ///
     /// # Errors
     ///
-    /// The first broken rule, in this order: no seats, too many seats, duplicate seats, user.
+    /// The first broken rule.
     pub fn check(&self) -> Result<(), Rejection> {
         match self {
             Command::Book { seats, user, .. } => {
                 check_seat_list(seats)?;
                 check_user(user)
             }
-            Command::Cancel { user, .. } => check_user(user),
-            Command::CreateShowtime { layout, .. } => layout
-                .check()
-                .map_err(|reason| Rejection::InvalidRows { reason }),
-            Command::RemoveShowtime { .. } => Ok(()),
+            Command::Hold {
+                seats,
+                user,
+                ttl_seconds,
+                ..
+            } => {
+                check_seat_list(seats)?;
+                check_user(user)?;
+                check_ttl(*ttl_seconds)
+            }
+            Command::Extend {
+                user, ttl_seconds, ..
+            } => {
+                check_user(user)?;
+                check_ttl(*ttl_seconds)
+            }
+            Command::Cancel { user, .. }
+            | Command::Confirm { user, .. }
+            | Command::Release { user, .. } => check_user(user),
+            Command::CreateMovie { id, info } => {
+                check_id(*id)?;
+                info.check()
+            }
+            Command::CreateTheater { id, info } => {
+                check_id(*id)?;
+                info.check()
+            }
+            Command::CreateShowtime {
+                id,
+                starts_at_ms,
+                price_cents,
+                ..
+            } => {
+                check_id(*id)?;
+                if *starts_at_ms >= 253_402_300_800_000 {
+                    return Err(Rejection::invalid("starts_at", "after year 9999"));
+                }
+                if *price_cents > MAX_PRICE_CENTS {
+                    return Err(Rejection::invalid(
+                        "price_cents",
+                        format!("{price_cents} is more than {MAX_PRICE_CENTS}"),
+                    ));
+                }
+                Ok(())
+            }
+            Command::RemoveMovie { .. }
+            | Command::RemoveTheater { .. }
+            | Command::RemoveShowtime { .. } => Ok(()),
         }
     }
 
-    /// Applies the command to the state if every rule holds.
-    ///
-    /// The plugin clock becomes `max(clock, ctx.leader_time_ms)`, and only when the command
-    /// succeeds: a refused command changes nothing.
+    /// Applies the command at log time `now_ms` if every rule holds.
     ///
     /// # Errors
     ///
     /// The reason the command was refused; the state is then untouched.
-    pub fn apply(self, state: &mut State, ctx: &LogContext) -> Result<Applied, Rejection> {
+    pub fn apply(
+        self,
+        state: &mut State,
+        ctx: &LogContext,
+        now_ms: u64,
+    ) -> Result<Effect, Rejection> {
         self.check()?;
-        let now_ms = state.clock_ms.max(ctx.leader_time_ms);
-        let applied = match self {
+        let at = booking::At {
+            index: ctx.index,
+            now_ms,
+        };
+        match self {
             Command::Book {
                 showtime,
                 seats,
                 user,
-            } => book(state, showtime, seats, user, now_ms, ctx.index)?,
-            Command::Cancel { booking, user } => cancel(state, booking, &user)?,
-            Command::CreateShowtime { showtime, layout } => {
-                create_showtime(state, showtime, layout)?
-            }
-            Command::RemoveShowtime { showtime } => remove_showtime(state, showtime)?,
-        };
-        state.clock_ms = now_ms;
-        Ok(applied)
+            } => booking::book(state, showtime, seats, user, at),
+            Command::Cancel { booking, user } => booking::cancel(state, booking, &user, at),
+            Command::Hold {
+                showtime,
+                seats,
+                user,
+                ttl_seconds,
+            } => hold::hold(state, showtime, seats, user, ttl_seconds, at),
+            Command::Extend {
+                hold,
+                user,
+                ttl_seconds,
+            } => hold::extend(state, &hold, &user, ttl_seconds, at),
+            Command::Confirm { hold, user } => hold::confirm(state, &hold, &user, at),
+            Command::Release { hold, user } => hold::release(state, &hold, &user, at),
+            Command::CreateMovie { id, info } => admin::create_movie(state, id, info),
+            Command::RemoveMovie { movie } => admin::remove_movie(state, movie),
+            Command::CreateTheater { id, info } => admin::create_theater(state, id, info),
+            Command::RemoveTheater { theater } => admin::remove_theater(state, theater),
+            Command::CreateShowtime {
+                id,
+                movie,
+                theater,
+                starts_at_ms,
+                price_cents,
+            } => admin::create_showtime(
+                state,
+                id,
+                movie,
+                theater,
+                starts_at_ms,
+                price_cents,
+                ctx.index,
+            ),
+            Command::RemoveShowtime { showtime } => admin::remove_showtime(state, showtime),
+        }
     }
 }
 
-/// Seat list rules: 1 to [`MAX_SEATS_PER_BOOKING`] seats, none twice.
-fn check_seat_list(seats: &[SeatId]) -> Result<(), Rejection> {
+/// Seat list rules: 1 to [`MAX_SEATS_PER_REQUEST`] seats, none twice.
+///
+/// # Errors
+///
+/// [`Rejection::NoSeats`], [`Rejection::TooManySeats`] or [`Rejection::DuplicateSeats`].
+pub fn check_seat_list(seats: &[SeatId]) -> Result<(), Rejection> {
     if seats.is_empty() {
         return Err(Rejection::NoSeats);
     }
-    if seats.len() > MAX_SEATS_PER_BOOKING {
+    if seats.len() > MAX_SEATS_PER_REQUEST {
         return Err(Rejection::TooManySeats {
             count: u32::try_from(seats.len()).unwrap_or(u32::MAX),
-            max: MAX_SEATS_PER_BOOKING as u32,
+            max: MAX_SEATS_PER_REQUEST as u32,
         });
     }
     let mut seen = BTreeSet::new();
@@ -152,409 +353,30 @@ fn check_seat_list(seats: &[SeatId]) -> Result<(), Rejection> {
 ///
 /// # Errors
 ///
-/// [`Rejection::InvalidUser`] naming the broken rule.
+/// [`Rejection::Invalid`] for field `user`.
 pub fn check_user(user: &str) -> Result<(), Rejection> {
-    let reason = if user.is_empty() {
-        "user must not be empty".to_string()
-    } else if user.chars().count() > MAX_USER_CHARS {
-        format!(
-            "user is {} characters long, at most {MAX_USER_CHARS}",
-            user.chars().count()
-        )
-    } else if user.chars().any(char::is_control) {
-        "user must not contain control characters".to_string()
-    } else if user.trim() != user {
-        "user must not start or end with spaces".to_string()
+    crate::catalog::check_text("user", user, 1, MAX_USER_CHARS)
+}
+
+/// Hold lifetime rule: 1 to [`MAX_TTL_SECONDS`].
+fn check_ttl(ttl_seconds: u32) -> Result<(), Rejection> {
+    if (1..=MAX_TTL_SECONDS).contains(&ttl_seconds) {
+        Ok(())
     } else {
-        return Ok(());
-    };
-    Err(Rejection::InvalidUser { reason })
+        Err(Rejection::invalid(
+            "ttl_seconds",
+            format!("{ttl_seconds} is not 1 to {MAX_TTL_SECONDS} seconds"),
+        ))
+    }
 }
 
-/// Books `seats` (already checked by [`check_seat_list`]) if the showtime has them all free.
-fn book(
-    state: &mut State,
-    showtime_id: u32,
-    mut seats: Vec<SeatId>,
-    user: String,
-    now_ms: u64,
-    log_index: u64,
-) -> Result<Applied, Rejection> {
-    let showtime = state
-        .showtimes
-        .get_mut(&showtime_id)
-        .ok_or(Rejection::UnknownShowtime {
-            showtime: showtime_id,
-        })?;
-    seats.sort_unstable();
-    let unknown: Vec<SeatId> = seats
-        .iter()
-        .copied()
-        .filter(|&seat| !showtime.layout.contains(seat))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(Rejection::UnknownSeats {
-            showtime: showtime_id,
-            seats: unknown,
-            layout: showtime.layout.clone(),
-        });
+/// Chosen ids must be positive.
+fn check_id(id: Option<u32>) -> Result<(), Rejection> {
+    match id {
+        Some(0) => Err(Rejection::invalid("id", "ids start at 1")),
+        _ => Ok(()),
     }
-    let taken: Vec<SeatId> = seats
-        .iter()
-        .copied()
-        .filter(|&seat| showtime.holder(seat).is_some())
-        .collect();
-    if !taken.is_empty() {
-        return Err(Rejection::SeatsTaken {
-            showtime: showtime_id,
-            seats: taken,
-        });
-    }
-
-    // Every rule holds: mutate from here on, nothing below can fail.
-    let id = state.next_booking;
-    // 2^64 bookings cannot happen; saturating keeps the arithmetic panic-free regardless.
-    state.next_booking = state.next_booking.saturating_add(1);
-    for &seat in &seats {
-        showtime.taken.insert(seat, id);
-    }
-    showtime.bookings.insert(id);
-    let booking = Booking {
-        id,
-        showtime: showtime_id,
-        seats,
-        user,
-        created_at_ms: now_ms,
-        log_index,
-    };
-    state.bookings.insert(id, booking.clone());
-    Ok(Applied::Booked(booking))
-}
-
-/// Cancels a live booking of `user`, freeing its seats.
-fn cancel(state: &mut State, id: u64, user: &str) -> Result<Applied, Rejection> {
-    let booking = state
-        .bookings
-        .get(&id)
-        .ok_or(Rejection::UnknownBooking { booking: id })?;
-    if booking.user != user {
-        return Err(Rejection::NotOwner { booking: id });
-    }
-    let Some(booking) = state.bookings.remove(&id) else {
-        // Looked up just above; unreachable, but refusing is safer than panicking.
-        return Err(Rejection::UnknownBooking { booking: id });
-    };
-    if let Some(showtime) = state.showtimes.get_mut(&booking.showtime) {
-        for seat in &booking.seats {
-            showtime.taken.remove(seat);
-        }
-        showtime.bookings.remove(&id);
-    }
-    Ok(Applied::Cancelled(booking))
-}
-
-/// Adds a showtime with a checked layout under an unused id.
-fn create_showtime(state: &mut State, id: u32, layout: Layout) -> Result<Applied, Rejection> {
-    if state.showtimes.contains_key(&id) {
-        return Err(Rejection::ShowtimeExists { showtime: id });
-    }
-    let showtime = Showtime::new(id, layout);
-    let summary = ShowtimeSummary::of(&showtime);
-    state.showtimes.insert(id, showtime);
-    Ok(Applied::ShowtimeCreated(summary))
-}
-
-/// Removes a showtime that has no live bookings.
-fn remove_showtime(state: &mut State, id: u32) -> Result<Applied, Rejection> {
-    let showtime = state
-        .showtimes
-        .get(&id)
-        .ok_or(Rejection::UnknownShowtime { showtime: id })?;
-    if !showtime.bookings.is_empty() {
-        return Err(Rejection::ShowtimeHasBookings {
-            showtime: id,
-            bookings: u32::try_from(showtime.bookings.len()).unwrap_or(u32::MAX),
-        });
-    }
-    let summary = ShowtimeSummary::of(showtime);
-    state.showtimes.remove(&id);
-    Ok(Applied::ShowtimeRemoved(summary))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn seat(text: &str) -> SeatId {
-        SeatId::parse(text).unwrap_or_else(|| panic!("test seat {text:?} must parse"))
-    }
-
-    fn seats(texts: &[&str]) -> Vec<SeatId> {
-        texts.iter().map(|t| seat(t)).collect()
-    }
-
-    fn ctx(index: u64, leader_time_ms: u64) -> LogContext {
-        LogContext {
-            index,
-            term: 1,
-            leader_time_ms,
-        }
-    }
-
-    fn book_cmd(showtime: u32, list: &[&str], user: &str) -> Command {
-        Command::Book {
-            showtime,
-            seats: seats(list),
-            user: user.to_string(),
-        }
-    }
-
-    fn booked(applied: Result<Applied, Rejection>) -> Booking {
-        match applied {
-            Ok(Applied::Booked(booking)) => booking,
-            other => panic!("expected a booking, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn booking_takes_all_seats_and_records_who_and_when() {
-        let mut state = State::default();
-        let booking = booked(book_cmd(1, &["a2", "A1"], "alice").apply(&mut state, &ctx(7, 1000)));
-        assert_eq!(booking.id, 1);
-        assert_eq!(booking.seats, seats(&["a1", "a2"]));
-        assert_eq!(booking.user, "alice");
-        assert_eq!(booking.created_at_ms, 1000);
-        assert_eq!(booking.log_index, 7);
-        let showtime = &state.showtimes[&1];
-        assert_eq!(showtime.holder(seat("a1")), Some(1));
-        assert_eq!(showtime.holder(seat("a2")), Some(1));
-        assert_eq!(showtime.free(), 22);
-        assert_eq!(state.next_booking, 2);
-    }
-
-    #[test]
-    fn booking_is_all_or_none_when_one_seat_is_taken() {
-        let mut state = State::default();
-        booked(book_cmd(1, &["a3"], "alice").apply(&mut state, &ctx(1, 1)));
-        let before = state.clone();
-        let refused = book_cmd(1, &["a1", "a2", "a3"], "bob").apply(&mut state, &ctx(2, 2));
-        assert_eq!(
-            refused,
-            Err(Rejection::SeatsTaken {
-                showtime: 1,
-                seats: seats(&["a3"])
-            })
-        );
-        assert_eq!(state, before, "a refused booking must change nothing");
-    }
-
-    #[test]
-    fn booking_lists_every_taken_seat() {
-        let mut state = State::default();
-        booked(book_cmd(1, &["a1", "b2"], "alice").apply(&mut state, &ctx(1, 1)));
-        let refused = book_cmd(1, &["b2", "c1", "a1"], "bob").apply(&mut state, &ctx(2, 2));
-        assert_eq!(
-            refused,
-            Err(Rejection::SeatsTaken {
-                showtime: 1,
-                seats: seats(&["a1", "b2"])
-            })
-        );
-    }
-
-    #[test]
-    fn booking_refuses_duplicate_seats() {
-        let mut state = State::default();
-        let refused = book_cmd(1, &["a1", "a2", "a1"], "alice").apply(&mut state, &ctx(1, 1));
-        assert_eq!(
-            refused,
-            Err(Rejection::DuplicateSeats {
-                seats: seats(&["a1"])
-            })
-        );
-        assert_eq!(state, State::default());
-    }
-
-    #[test]
-    fn booking_refuses_unknown_seat_without_booking_the_others() {
-        let mut state = State::default();
-        let refused = book_cmd(1, &["a1", "z9", "a7"], "alice").apply(&mut state, &ctx(1, 1));
-        match refused {
-            Err(Rejection::UnknownSeats {
-                showtime: 1,
-                seats: unknown,
-                ..
-            }) => assert_eq!(unknown, seats(&["a7", "z9"])),
-            other => panic!("expected unknown seats, got {other:?}"),
-        }
-        assert_eq!(state, State::default());
-    }
-
-    #[test]
-    fn booking_refuses_unknown_showtime() {
-        let mut state = State::default();
-        let refused = book_cmd(9, &["a1"], "alice").apply(&mut state, &ctx(1, 1));
-        assert_eq!(refused, Err(Rejection::UnknownShowtime { showtime: 9 }));
-    }
-
-    #[test]
-    fn booking_refuses_empty_or_oversized_seat_lists() {
-        let mut state = State::default();
-        assert_eq!(
-            book_cmd(1, &[], "alice").apply(&mut state, &ctx(1, 1)),
-            Err(Rejection::NoSeats)
-        );
-        let many: Vec<SeatId> = (1..=101).map(|n| SeatId::new(0, n)).collect();
-        let refused = Command::Book {
-            showtime: 1,
-            seats: many,
-            user: "alice".into(),
-        }
-        .apply(&mut state, &ctx(1, 1));
-        assert_eq!(
-            refused,
-            Err(Rejection::TooManySeats {
-                count: 101,
-                max: 100
-            })
-        );
-    }
-
-    #[test]
-    fn booking_refuses_bad_user_names() {
-        let long = "x".repeat(MAX_USER_CHARS + 1);
-        for user in ["", " alice", "alice ", "al\nice", long.as_str()] {
-            let mut state = State::default();
-            let refused = book_cmd(1, &["a1"], user).apply(&mut state, &ctx(1, 1));
-            assert!(
-                matches!(refused, Err(Rejection::InvalidUser { .. })),
-                "user {user:?} accepted: {refused:?}"
-            );
-        }
-        let exact = "é".repeat(MAX_USER_CHARS);
-        let mut state = State::default();
-        booked(book_cmd(1, &["a1"], &exact).apply(&mut state, &ctx(1, 1)));
-    }
-
-    #[test]
-    fn booking_ids_are_sequential_and_never_reused() {
-        let mut state = State::default();
-        let first = booked(book_cmd(1, &["a1"], "alice").apply(&mut state, &ctx(1, 1)));
-        let cancel = Command::Cancel {
-            booking: first.id,
-            user: "alice".into(),
-        };
-        assert!(cancel.apply(&mut state, &ctx(2, 2)).is_ok());
-        let second = booked(book_cmd(1, &["a1"], "bob").apply(&mut state, &ctx(3, 3)));
-        assert_eq!((first.id, second.id), (1, 2));
-    }
-
-    #[test]
-    fn cancel_by_owner_frees_the_seats() {
-        let mut state = State::default();
-        let booking = booked(book_cmd(1, &["c3", "c4"], "alice").apply(&mut state, &ctx(1, 1)));
-        let cancelled = Command::Cancel {
-            booking: booking.id,
-            user: "alice".into(),
-        }
-        .apply(&mut state, &ctx(2, 2));
-        assert_eq!(cancelled, Ok(Applied::Cancelled(booking)));
-        assert!(state.bookings.is_empty());
-        assert!(state.showtimes[&1].taken.is_empty());
-        assert!(state.showtimes[&1].bookings.is_empty());
-    }
-
-    #[test]
-    fn cancel_by_someone_else_is_refused() {
-        let mut state = State::default();
-        let booking = booked(book_cmd(1, &["a1"], "alice").apply(&mut state, &ctx(1, 1)));
-        let before = state.clone();
-        let refused = Command::Cancel {
-            booking: booking.id,
-            user: "mallory".into(),
-        }
-        .apply(&mut state, &ctx(2, 2));
-        assert_eq!(refused, Err(Rejection::NotOwner { booking: 1 }));
-        assert_eq!(state, before);
-    }
-
-    #[test]
-    fn cancel_of_unknown_booking_is_refused() {
-        let mut state = State::default();
-        let refused = Command::Cancel {
-            booking: 42,
-            user: "alice".into(),
-        }
-        .apply(&mut state, &ctx(1, 1));
-        assert_eq!(refused, Err(Rejection::UnknownBooking { booking: 42 }));
-    }
-
-    #[test]
-    fn clock_never_runs_backwards_and_ignores_refused_commands() {
-        let mut state = State::default();
-        booked(book_cmd(1, &["a1"], "alice").apply(&mut state, &ctx(1, 5000)));
-        // A new leader with a slow clock.
-        let late = booked(book_cmd(1, &["a2"], "alice").apply(&mut state, &ctx(2, 3000)));
-        assert_eq!(late.created_at_ms, 5000);
-        // A refused command from a fast clock does not move time.
-        assert!(book_cmd(1, &["a1"], "bob")
-            .apply(&mut state, &ctx(3, 9000))
-            .is_err());
-        assert_eq!(state.clock_ms, 5000);
-    }
-
-    #[test]
-    fn create_showtime_refuses_existing_id_and_bad_layouts() {
-        let mut state = State::default();
-        let create = |id, rows: Vec<u16>| Command::CreateShowtime {
-            showtime: id,
-            layout: Layout { rows },
-        };
-        assert_eq!(
-            create(1, vec![5]).apply(&mut state, &ctx(1, 1)),
-            Err(Rejection::ShowtimeExists { showtime: 1 })
-        );
-        for rows in [vec![], vec![0], vec![101], vec![1; 27]] {
-            assert!(matches!(
-                create(7, rows).apply(&mut state, &ctx(1, 1)),
-                Err(Rejection::InvalidRows { .. })
-            ));
-        }
-        assert_eq!(state, State::default());
-        let created = create(7, vec![20; 12]).apply(&mut state, &ctx(2, 2));
-        match created {
-            Ok(Applied::ShowtimeCreated(summary)) => {
-                assert_eq!((summary.id, summary.free, summary.booked), (7, 240, 0))
-            }
-            other => panic!("expected a new showtime, got {other:?}"),
-        }
-        assert!(state.showtimes.contains_key(&7));
-    }
-
-    #[test]
-    fn remove_showtime_refuses_while_it_has_bookings() {
-        let mut state = State::default();
-        let booking = booked(book_cmd(1, &["a1"], "alice").apply(&mut state, &ctx(1, 1)));
-        assert_eq!(
-            Command::RemoveShowtime { showtime: 1 }.apply(&mut state, &ctx(2, 2)),
-            Err(Rejection::ShowtimeHasBookings {
-                showtime: 1,
-                bookings: 1
-            })
-        );
-        let cancel = Command::Cancel {
-            booking: booking.id,
-            user: "alice".into(),
-        };
-        assert!(cancel.apply(&mut state, &ctx(3, 3)).is_ok());
-        assert!(matches!(
-            Command::RemoveShowtime { showtime: 1 }.apply(&mut state, &ctx(4, 4)),
-            Ok(Applied::ShowtimeRemoved(_))
-        ));
-        assert!(state.showtimes.is_empty());
-        assert_eq!(
-            Command::RemoveShowtime { showtime: 1 }.apply(&mut state, &ctx(5, 5)),
-            Err(Rejection::UnknownShowtime { showtime: 1 })
-        );
-    }
-}
+mod tests;

@@ -5,7 +5,7 @@
 //!
 //! The state lives in a `thread_local!` `RefCell`: a component instance is single-threaded and
 //! never re-enters itself, so a `RefCell` borrow cannot conflict and no lock (or poisoning) is
-//! involved. It starts as the demo state and is replaced whole by `restore`.
+//! involved. It starts as the first-start state and is replaced whole by `restore`.
 
 use std::cell::RefCell;
 
@@ -50,6 +50,10 @@ impl machine::Guest for Component {
         MACHINE.with(|m| m.borrow_mut().apply(&ctx, &command))
     }
 
+    fn next_deadline() -> Option<u64> {
+        MACHINE.with(|m| m.borrow().next_deadline())
+    }
+
     fn query(now_ms: u64, request: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
         MACHINE.with(|m| m.borrow().query(now_ms, &request))
     }
@@ -71,6 +75,11 @@ impl front::Guest for Component {
             contract::RouteAction::Respond(response) => {
                 front::RouteAction::Respond(response_into(response))
             }
+            contract::RouteAction::Watch(watch) => front::RouteAction::Watch(front::WatchRequest {
+                topic: watch.topic,
+                query: watch.query,
+                event: watch.event,
+            }),
         }
     }
 
@@ -107,6 +116,10 @@ impl front::Guest for Component {
 
     fn describe(command: Vec<u8>, answer: Option<Result<Vec<u8>, Vec<u8>>>) -> String {
         crate::console::describe(&command, answer)
+    }
+
+    fn topics(command: Vec<u8>, answer: Result<Vec<u8>, Vec<u8>>) -> Vec<String> {
+        crate::topics::topics(&command, &answer)
     }
 }
 

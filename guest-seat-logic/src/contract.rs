@@ -75,6 +75,20 @@ pub enum RouteAction {
     Write(Vec<u8>),
     /// Send this response as is.
     Respond(HttpResponse),
+    /// Stream this query's answer as Server-Sent Events, again after every entry whose topics
+    /// include `topic`.
+    Watch(WatchRequest),
+}
+
+/// A live view for [`RouteAction::Watch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchRequest {
+    /// Which changes wake the stream, as named by `topics`.
+    pub topic: String,
+    /// The query to answer on every wake-up.
+    pub query: Vec<u8>,
+    /// The SSE event name.
+    pub event: String,
 }
 
 /// What the host must do with a console line.

@@ -1,131 +1,194 @@
-//! The JSON HTTP API: `front.route` (request to query/command) and `front.render` (outcome to
-//! response).
+//! The JSON HTTP API: `front.route` (request to query, command, watch or response) and
+//! `front.render` (outcome to response). The reference is `docs/http-api.md`; the machine-readable
+//! form is `GET /api/openapi.json` ([`crate::openapi`]), which a test keeps equal to [`ROUTES`].
 //!
 //! # Routes
 //!
 //! ```text
-//! GET    /api/showtimes                  list showtimes                    read
-//! POST   /api/showtimes                  create a showtime (admin)         write
-//! GET    /api/showtimes/{id}             one showtime with its seat map    read
-//! DELETE /api/showtimes/{id}             remove a showtime (admin)         write
-//! GET    /api/showtimes/{id}/seats       seat map, ?state=free|booked      read
-//! POST   /api/showtimes/{id}/bookings    book seats                        write
-//! GET    /api/bookings                   all live bookings                 read
-//! GET    /api/bookings/{id}              one booking                       read
-//! DELETE /api/bookings/{id}              cancel a booking (owner only)     write
+//! GET    /                               the web page (also /app.js, /app.css)
+//! GET    /api/openapi.json               the OpenAPI document
+//! GET    /api/movies                     POST: create (admin)
+//! GET    /api/movies/{id}                DELETE: remove (admin)
+//! GET    /api/theaters                   POST: create (admin)
+//! GET    /api/theaters/{id}              DELETE: remove (admin)
+//! GET    /api/showtimes                  ?movie=ID&theater=ID; POST: create (admin)
+//! GET    /api/showtimes/{id}             DELETE: remove (admin)
+//! GET    /api/showtimes/{id}/seats       ?state=free|held|booked
+//! GET    /api/showtimes/{id}/activity    the last 100 changes
+//! GET    /api/showtimes/{id}/events      Server-Sent Events (a watch)
+//! POST   /api/showtimes/{id}/holds       hold seats
+//! POST   /api/showtimes/{id}/bookings    book seats directly
+//! GET    /api/holds/{token}              DELETE: release
+//! POST   /api/holds/{token}/extend
+//! POST   /api/holds/{token}/confirm
+//! GET    /api/bookings                   ?user=NAME&showtime=ID
+//! GET    /api/bookings/{id}              DELETE: cancel
 //! ```
 //!
 //! An `{id}` that is not a plain decimal number names no resource: 404 `/problems/not-found`.
-//! Every GET is a read and every other method a write, which is how `render` knows whether the
-//! `ok` bytes are an [`Answer`] or an [`Applied`]. Every error is a [`Problem`]; nothing here
-//! panics on any request.
+//! Every GET is a read (or a watch, or a fixed response) and every other method a write, which is
+//! how `render` knows whether the bytes are an [`Answer`] or an [`Applied`]/[`Refused`]. Every
+//! error is a [`Problem`]; nothing here panics on any request.
 
-use serde::{Deserialize, Serialize};
+mod body;
+mod json;
 
-use crate::command::{Applied, Command, MAX_SEATS_PER_BOOKING};
-use crate::contract::{HttpRequest, HttpResponse, Outcome, RouteAction};
+use serde::Serialize;
+
+use crate::catalog::{MovieInfo, TheaterInfo};
+use crate::command::{
+    Applied, Command, Effect, Refused, DEFAULT_TTL_SECONDS, MAX_SEATS_PER_REQUEST,
+};
+use crate::contract::{HttpRequest, HttpResponse, Outcome, RouteAction, WatchRequest};
 use crate::machine::{decode, encode};
 use crate::problem::Problem;
-use crate::query::{Answer, Query, SeatMap, SeatState, SeatView, ShowtimeSummary};
+use crate::query::{Answer, Query, SeatState};
 use crate::rejection::Rejection;
 use crate::seat::{parse_row, row_letter, Layout, SeatId, MAX_ROWS};
-use crate::state::Booking;
+use crate::topics::showtime_topic;
+use crate::{openapi, web};
 
-/// A path the API knows, with its ids parsed.
+pub use body::MAX_BODY_BYTES;
+use body::{
+    parse_body, query_pairs, BookBody, ExtendBody, HoldBody, MovieBody, RowBody, ShowtimeBody,
+    TheaterBody, UserBody,
+};
+use json::{
+    BookingJson, ChangeJson, HoldJson, MovieJson, SeatJson, ShowtimeJson, ShowtimeSummaryJson,
+    TheaterJson,
+};
+
+/// One route: a path template (`{id}` a decimal id, `{token}` a hold token) and its methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Resource {
-    /// `/api/showtimes`
-    Showtimes,
-    /// `/api/showtimes/{id}`
-    Showtime(u32),
-    /// `/api/showtimes/{id}/seats`
-    Seats(u32),
-    /// `/api/showtimes/{id}/bookings`
-    ShowtimeBookings(u32),
-    /// `/api/bookings`
-    Bookings,
-    /// `/api/bookings/{id}`
-    Booking(u64),
+pub struct Route {
+    /// Path template.
+    pub path: &'static str,
+    /// Supported methods.
+    pub methods: &'static [&'static str],
 }
 
-impl Resource {
-    /// Parses a request path; `None` when it names nothing.
-    fn resolve(path: &str) -> Option<Resource> {
-        let rest = path.strip_prefix("/api/")?;
-        let segments: Vec<&str> = rest.split('/').collect();
-        match segments.as_slice() {
-            ["showtimes"] => Some(Resource::Showtimes),
-            ["showtimes", id] => parse_id(id).map(Resource::Showtime),
-            ["showtimes", id, "seats"] => parse_id(id).map(Resource::Seats),
-            ["showtimes", id, "bookings"] => parse_id(id).map(Resource::ShowtimeBookings),
-            ["bookings"] => Some(Resource::Bookings),
-            ["bookings", id] => parse_id(id).map(Resource::Booking),
-            _ => None,
+/// Every route the plugin serves: the one table `route` dispatches on, `allow` headers come
+/// from, and the OpenAPI document is tested against.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/app.js",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/app.css",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/openapi.json",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/movies",
+        methods: &["GET", "POST"],
+    },
+    Route {
+        path: "/api/movies/{id}",
+        methods: &["GET", "DELETE"],
+    },
+    Route {
+        path: "/api/theaters",
+        methods: &["GET", "POST"],
+    },
+    Route {
+        path: "/api/theaters/{id}",
+        methods: &["GET", "DELETE"],
+    },
+    Route {
+        path: "/api/showtimes",
+        methods: &["GET", "POST"],
+    },
+    Route {
+        path: "/api/showtimes/{id}",
+        methods: &["GET", "DELETE"],
+    },
+    Route {
+        path: "/api/showtimes/{id}/seats",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/showtimes/{id}/activity",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/showtimes/{id}/events",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/showtimes/{id}/holds",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/showtimes/{id}/bookings",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/holds/{token}",
+        methods: &["GET", "DELETE"],
+    },
+    Route {
+        path: "/api/holds/{token}/extend",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/holds/{token}/confirm",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/bookings",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/bookings/{id}",
+        methods: &["GET", "DELETE"],
+    },
+];
+
+/// Longest hold token accepted in a path (real ones are 17 characters).
+const MAX_TOKEN_CHARS: usize = 64;
+
+/// Finds the route whose template matches `path`, with the texts of its `{...}` segments.
+fn resolve(path: &str) -> Option<(&'static Route, Vec<&str>)> {
+    let segments: Vec<&str> = path.split('/').collect();
+    ROUTES.iter().find_map(|route| {
+        let template: Vec<&str> = route.path.split('/').collect();
+        if template.len() != segments.len() {
+            return None;
         }
-    }
-
-    /// The methods this resource supports, for the `allow` header.
-    fn allow(self) -> &'static str {
-        match self {
-            Resource::Showtimes => "GET, POST",
-            Resource::Showtime(_) | Resource::Booking(_) => "GET, DELETE",
-            Resource::Seats(_) | Resource::Bookings => "GET",
-            Resource::ShowtimeBookings(_) => "POST",
+        let mut params = Vec::new();
+        for (want, got) in template.iter().zip(&segments) {
+            if want.starts_with('{') {
+                if got.is_empty() {
+                    return None;
+                }
+                params.push(*got);
+            } else if want != got {
+                return None;
+            }
         }
-    }
+        Some((route, params))
+    })
 }
 
-/// Parses a path id: ASCII digits only (no sign, no spaces), within the type's range.
-fn parse_id<T: std::str::FromStr>(text: &str) -> Option<T> {
-    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// Body of `POST /api/showtimes/{id}/bookings`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BookBody {
-    /// Seat ids such as `"a1"`.
-    seats: Vec<String>,
-    /// Who books.
-    user: String,
-}
-
-/// Body of `DELETE /api/bookings/{id}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CancelBody {
-    /// Who cancels; must own the booking.
-    user: String,
-}
-
-/// Body of `POST /api/showtimes`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateShowtimeBody {
-    /// New showtime id.
-    id: u32,
-    /// Rows in order `a`, `b`, ...
-    rows: Vec<RowBody>,
-}
-
-/// One row of a [`CreateShowtimeBody`].
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RowBody {
-    /// Row letter.
-    row: String,
-    /// Seats in the row.
-    seats: u32,
-}
-
-/// Decides what an HTTP request needs: a read, a write, or an immediate response.
+/// Decides what an HTTP request needs: a read, a write, a watch, or an immediate response.
 pub fn route(request: &HttpRequest) -> RouteAction {
     match plan(request) {
         Ok(Plan::Read(query)) => RouteAction::Read(encode(&query)),
         Ok(Plan::Write(command)) => RouteAction::Write(encode(&command)),
+        Ok(Plan::Watch(showtime)) => RouteAction::Watch(WatchRequest {
+            topic: showtime_topic(showtime),
+            query: encode(&Query::Showtime { showtime }),
+            event: "showtime".to_string(),
+        }),
+        Ok(Plan::Respond(response)) => RouteAction::Respond(response),
         Err(problem) => RouteAction::Respond(problem.into_response()),
     }
 }
@@ -137,53 +200,192 @@ enum Plan {
     Read(Query),
     /// Replicate this command.
     Write(Command),
+    /// Stream this showtime.
+    Watch(u32),
+    /// Answer at once.
+    Respond(HttpResponse),
 }
 
-/// Parses a request into a query or a command that already passed the stateless checks.
+/// Parses a request into a plan; commands have already passed their stateless checks.
 fn plan(request: &HttpRequest) -> Result<Plan, Problem> {
-    let resource = Resource::resolve(&request.path)
-        .ok_or_else(|| Problem::not_found(&truncate_for_echo(&request.path, 200)))?;
+    let not_found = || Problem::not_found(&truncate_for_echo(&request.path, 200));
+    let (route, params) = resolve(&request.path).ok_or_else(not_found)?;
     let method = request.method.as_str();
-    let plan = match (resource, method) {
-        (Resource::Showtimes, "GET") => Plan::Read(Query::Showtimes),
-        (Resource::Showtimes, "POST") => {
-            let body: CreateShowtimeBody = parse_body(&request.body)?;
-            Plan::Write(Command::CreateShowtime {
-                showtime: body.id,
-                layout: layout_from_rows(&body.rows)?,
+    if !route.methods.contains(&method) {
+        return Err(Problem::method_not_allowed(
+            &truncate_for_echo(method, 20),
+            &route.methods.join(", "),
+        ));
+    }
+    if method != "GET" && request.body.len() > MAX_BODY_BYTES {
+        return Err(body::too_large(request.body.len()));
+    }
+    let id = |i: usize| -> Result<u32, Problem> {
+        params
+            .get(i)
+            .and_then(|t| parse_id(t))
+            .ok_or_else(not_found)
+    };
+    let booking_id = || -> Result<u64, Problem> {
+        params
+            .first()
+            .and_then(|t| parse_id(t))
+            .ok_or_else(not_found)
+    };
+    let token = || -> Result<String, Problem> {
+        match params.first() {
+            Some(t) if t.chars().count() <= MAX_TOKEN_CHARS => Ok((*t).to_string()),
+            _ => Err(not_found()),
+        }
+    };
+    let query = || query_pairs(&request.query);
+    let plan = match (route.path, method) {
+        ("/" | "/app.js" | "/app.css", _) => {
+            Plan::Respond(web::asset(route.path).ok_or_else(not_found)?)
+        }
+        ("/api/openapi.json", _) => Plan::Respond(openapi::response()),
+        ("/api/movies", "GET") => Plan::Read(Query::Movies),
+        ("/api/movies", _) => {
+            let b: MovieBody = parse_body(&request.body)?;
+            Plan::Write(Command::CreateMovie {
+                id: b.id,
+                info: MovieInfo {
+                    title: b.title,
+                    year: b.year,
+                    duration_minutes: b.duration_minutes,
+                    genres: b.genres,
+                    director: b.director,
+                    cast: b.cast,
+                    languages: b.languages,
+                    age_rating: b.age_rating,
+                    synopsis: b.synopsis,
+                },
             })
         }
-        (Resource::Showtime(showtime), "GET") => Plan::Read(Query::Showtime { showtime }),
-        (Resource::Showtime(showtime), "DELETE") => {
-            Plan::Write(Command::RemoveShowtime { showtime })
+        ("/api/movies/{id}", "GET") => Plan::Read(Query::Movie { movie: id(0)? }),
+        ("/api/movies/{id}", _) => Plan::Write(Command::RemoveMovie { movie: id(0)? }),
+        ("/api/theaters", "GET") => Plan::Read(Query::Theaters),
+        ("/api/theaters", _) => {
+            let b: TheaterBody = parse_body(&request.body)?;
+            Plan::Write(Command::CreateTheater {
+                id: b.id,
+                info: TheaterInfo {
+                    name: b.name,
+                    location: b.location,
+                    layout: layout_from_rows(&b.rows)?,
+                },
+            })
         }
-        (Resource::Seats(showtime), "GET") => Plan::Read(Query::Seats {
-            showtime,
-            filter: seat_filter(&request.query)?,
-        }),
-        (Resource::ShowtimeBookings(showtime), "POST") => {
-            let body: BookBody = parse_body(&request.body)?;
+        ("/api/theaters/{id}", "GET") => Plan::Read(Query::Theater { theater: id(0)? }),
+        ("/api/theaters/{id}", _) => Plan::Write(Command::RemoveTheater { theater: id(0)? }),
+        ("/api/showtimes", "GET") => {
+            let (mut movie, mut theater) = (None, None);
+            for (key, value) in query()? {
+                match key.as_str() {
+                    "movie" => movie = Some(param_id(&key, &value)?),
+                    "theater" => theater = Some(param_id(&key, &value)?),
+                    _ => {}
+                }
+            }
+            Plan::Read(Query::Showtimes { movie, theater })
+        }
+        ("/api/showtimes", _) => {
+            let b: ShowtimeBody = parse_body(&request.body)?;
+            let starts_at_ms = crate::timefmt::parse_rfc3339(&b.starts_at).map_err(|e| {
+                Problem::invalid_request(format!("field `starts_at`: {e}"))
+                    .with("field", "starts_at")
+            })?;
+            Plan::Write(Command::CreateShowtime {
+                id: b.id,
+                movie: b.movie_id,
+                theater: b.theater_id,
+                starts_at_ms,
+                price_cents: b.price_cents,
+            })
+        }
+        ("/api/showtimes/{id}", "GET") => Plan::Read(Query::Showtime { showtime: id(0)? }),
+        ("/api/showtimes/{id}", _) => Plan::Write(Command::RemoveShowtime { showtime: id(0)? }),
+        ("/api/showtimes/{id}/seats", _) => {
+            let showtime = id(0)?;
+            let mut filter = None;
+            for (key, value) in query()? {
+                if key == "state" {
+                    filter = Some(SeatState::parse(&value).ok_or_else(|| {
+                        Problem::invalid_request(format!(
+                            "query parameter `state` must be free, held or booked, got {:?}",
+                            truncate_for_echo(&value, 20)
+                        ))
+                    })?);
+                }
+            }
+            Plan::Read(Query::Seats { showtime, filter })
+        }
+        ("/api/showtimes/{id}/activity", _) => Plan::Read(Query::Activity { showtime: id(0)? }),
+        ("/api/showtimes/{id}/events", _) => Plan::Watch(id(0)?),
+        ("/api/showtimes/{id}/holds", _) => {
+            let showtime = id(0)?;
+            let b: HoldBody = parse_body(&request.body)?;
+            Plan::Write(Command::Hold {
+                showtime,
+                seats: parse_seats(&b.seats)?,
+                user: b.user,
+                ttl_seconds: b.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
+            })
+        }
+        ("/api/showtimes/{id}/bookings", _) => {
+            let showtime = id(0)?;
+            let b: BookBody = parse_body(&request.body)?;
             Plan::Write(Command::Book {
                 showtime,
-                seats: parse_seats(&body.seats)?,
-                user: body.user,
+                seats: parse_seats(&b.seats)?,
+                user: b.user,
             })
         }
-        (Resource::Bookings, "GET") => Plan::Read(Query::Bookings),
-        (Resource::Booking(booking), "GET") => Plan::Read(Query::Booking { booking }),
-        (Resource::Booking(booking), "DELETE") => {
-            let body: CancelBody = parse_body(&request.body)?;
+        ("/api/holds/{token}", "GET") => Plan::Read(Query::Hold { hold: token()? }),
+        ("/api/holds/{token}", _) => {
+            let hold = token()?;
+            let b: UserBody = parse_body(&request.body)?;
+            Plan::Write(Command::Release { hold, user: b.user })
+        }
+        ("/api/holds/{token}/extend", _) => {
+            let hold = token()?;
+            let b: ExtendBody = parse_body(&request.body)?;
+            Plan::Write(Command::Extend {
+                hold,
+                user: b.user,
+                ttl_seconds: b.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
+            })
+        }
+        ("/api/holds/{token}/confirm", _) => {
+            let hold = token()?;
+            let b: UserBody = parse_body(&request.body)?;
+            Plan::Write(Command::Confirm { hold, user: b.user })
+        }
+        ("/api/bookings", _) => {
+            let (mut user, mut showtime) = (None, None);
+            for (key, value) in query()? {
+                match key.as_str() {
+                    "user" => user = Some(value),
+                    "showtime" => showtime = Some(param_id(&key, &value)?),
+                    _ => {}
+                }
+            }
+            Plan::Read(Query::Bookings { user, showtime })
+        }
+        ("/api/bookings/{id}", "GET") => Plan::Read(Query::Booking {
+            booking: booking_id()?,
+        }),
+        ("/api/bookings/{id}", _) => {
+            let booking = booking_id()?;
+            let b: UserBody = parse_body(&request.body)?;
             Plan::Write(Command::Cancel {
                 booking,
-                user: body.user,
+                user: b.user,
             })
         }
-        (resource, method) => {
-            return Err(Problem::method_not_allowed(
-                &truncate_for_echo(method, 20),
-                resource.allow(),
-            ))
-        }
+        // Every (path, method) of ROUTES is matched above (a test checks it); this only keeps
+        // the match total.
+        _ => return Err(not_found()),
     };
     if let Plan::Write(command) = &plan {
         command.check().map_err(|r| Problem::from_rejection(&r))?;
@@ -191,10 +393,22 @@ fn plan(request: &HttpRequest) -> Result<Plan, Problem> {
     Ok(plan)
 }
 
-/// Decodes a JSON body strictly (unknown fields refused).
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Problem> {
-    serde_json::from_slice(body)
-        .map_err(|e| Problem::invalid_request(format!("invalid JSON body: {e}")))
+/// Parses a path id: ASCII digits only (no sign, no spaces), within the type's range.
+fn parse_id<T: std::str::FromStr>(text: &str) -> Option<T> {
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Parses an id in a query parameter; 400 when it is not one.
+fn param_id(key: &str, value: &str) -> Result<u32, Problem> {
+    parse_id(value).ok_or_else(|| {
+        Problem::invalid_request(format!(
+            "query parameter `{key}` must be an id, got {:?}",
+            truncate_for_echo(value, 20)
+        ))
+    })
 }
 
 /// Parses seat id strings, after the count limits (so a huge list is refused before parsing).
@@ -202,10 +416,10 @@ fn parse_seats(texts: &[String]) -> Result<Vec<SeatId>, Problem> {
     if texts.is_empty() {
         return Err(Problem::from_rejection(&Rejection::NoSeats));
     }
-    if texts.len() > MAX_SEATS_PER_BOOKING {
+    if texts.len() > MAX_SEATS_PER_REQUEST {
         return Err(Problem::from_rejection(&Rejection::TooManySeats {
             count: u32::try_from(texts.len()).unwrap_or(u32::MAX),
-            max: MAX_SEATS_PER_BOOKING as u32,
+            max: MAX_SEATS_PER_REQUEST as u32,
         }));
     }
     let mut seats = Vec::with_capacity(texts.len());
@@ -219,22 +433,18 @@ fn parse_seats(texts: &[String]) -> Result<Vec<SeatId>, Problem> {
     if malformed.is_empty() {
         Ok(seats)
     } else {
-        Err(Problem::new(
-            400,
-            "invalid-seat",
-            "Invalid seat id",
-            format!(
-                "not seat ids (a row letter and a number, like a1): {}",
-                malformed.join(", ")
-            ),
-        )
+        Err(Problem::invalid_request(format!(
+            "field `seats`: not seat ids (a row letter and a number, like a1): {}",
+            malformed.join(", ")
+        ))
+        .with("field", "seats")
         .with("seats", malformed))
     }
 }
 
 /// Turns `[{"row":"a","seats":20}, ...]` into a layout; rows must be `a`, `b`, ... in order.
 fn layout_from_rows(rows: &[RowBody]) -> Result<Layout, Problem> {
-    let invalid = |reason: String| Problem::from_rejection(&Rejection::InvalidRows { reason });
+    let invalid = |reason: String| Problem::from_rejection(&Rejection::invalid("rows", reason));
     if rows.len() > MAX_ROWS {
         return Err(invalid(format!(
             "{} rows given, at most {MAX_ROWS} (a to z)",
@@ -259,28 +469,6 @@ fn layout_from_rows(rows: &[RowBody]) -> Result<Layout, Problem> {
     Ok(layout)
 }
 
-/// Reads `state=free|booked` from a query string; other parameters are ignored.
-fn seat_filter(query: &str) -> Result<Option<SeatState>, Problem> {
-    let mut filter = None;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key == "state" {
-            filter = Some(SeatState::parse(value).ok_or_else(|| {
-                Problem::new(
-                    400,
-                    "invalid-query",
-                    "Invalid query parameter",
-                    format!(
-                        "state must be free or booked, got {:?}",
-                        truncate_for_echo(value, 20)
-                    ),
-                )
-            })?);
-        }
-    }
-    Ok(filter)
-}
-
 /// Cuts client text that is echoed back in an error.
 fn truncate_for_echo(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
@@ -289,33 +477,36 @@ fn truncate_for_echo(text: &str, max_chars: usize) -> String {
     }
 }
 
-/// Turns the outcome of a routed read or write into the response.
+/// Turns the outcome of a routed read, write or watch into the response. For a watch
+/// (`.../events`) the host passes the original request and the showtime query's outcome; the
+/// body is then the same one-line Showtime JSON that `GET /api/showtimes/{id}` returns.
 pub fn render(request: &HttpRequest, outcome: Outcome) -> HttpResponse {
+    let read = request.method == "GET";
     match outcome {
         Outcome::Unavailable(text) => Problem::unavailable(text).into_response(),
-        Outcome::Finished(Err(bytes)) => match decode::<Rejection>(&bytes) {
+        Outcome::Finished(Err(bytes)) if read => match decode::<Rejection>(&bytes) {
             Ok(rejection) => Problem::from_rejection(&rejection).into_response(),
-            Err(_) => Problem::internal(format!(
-                "the state machine's refusal could not be decoded ({} bytes)",
-                bytes.len()
-            ))
-            .into_response(),
+            Err(_) => undecodable("refusal", bytes.len()),
         },
-        Outcome::Finished(Ok(bytes)) if request.method == "GET" => match decode::<Answer>(&bytes) {
+        Outcome::Finished(Err(bytes)) => match decode::<Refused>(&bytes) {
+            Ok(refused) => Problem::from_rejection(&refused.rejection).into_response(),
+            Err(_) => undecodable("refusal", bytes.len()),
+        },
+        Outcome::Finished(Ok(bytes)) if read => match decode::<Answer>(&bytes) {
             Ok(answer) => render_answer(&answer),
-            Err(_) => undecodable_result(bytes.len()),
+            Err(_) => undecodable("answer", bytes.len()),
         },
         Outcome::Finished(Ok(bytes)) => match decode::<Applied>(&bytes) {
-            Ok(applied) => render_applied(&applied),
-            Err(_) => undecodable_result(bytes.len()),
+            Ok(applied) => render_effect(&applied.effect),
+            Err(_) => undecodable("answer", bytes.len()),
         },
     }
 }
 
-/// 500 for `ok` bytes that are not what the route expects.
-fn undecodable_result(len: usize) -> HttpResponse {
+/// 500 for bytes that are not what the route expects.
+fn undecodable(what: &str, len: usize) -> HttpResponse {
     Problem::internal(format!(
-        "the state machine's answer could not be decoded ({len} bytes)"
+        "the state machine's {what} could not be decoded ({len} bytes)"
     ))
     .into_response()
 }
@@ -323,43 +514,73 @@ fn undecodable_result(len: usize) -> HttpResponse {
 /// 200 with the JSON of a query answer.
 fn render_answer(answer: &Answer) -> HttpResponse {
     match answer {
+        Answer::Movies(list) => json(
+            200,
+            &serde_json::json!({
+                "movies": list.iter().map(MovieJson::from).collect::<Vec<_>>()
+            }),
+        ),
+        Answer::Movie(m) => json(200, &MovieJson::from(m)),
+        Answer::Theaters(list) => json(
+            200,
+            &serde_json::json!({
+                "theaters": list.iter().map(TheaterJson::from).collect::<Vec<_>>()
+            }),
+        ),
+        Answer::Theater(t) => json(200, &TheaterJson::from(t)),
         Answer::Showtimes(list) => json(
             200,
-            &ShowtimesJson {
-                showtimes: list.iter().map(ShowtimeJson::from).collect(),
-            },
+            &serde_json::json!({
+                "showtimes": list.iter().map(ShowtimeSummaryJson::from).collect::<Vec<_>>()
+            }),
         ),
-        Answer::Showtime(map) => json(
+        Answer::Showtime(detail) => json(200, &ShowtimeJson::from(detail)),
+        Answer::Seats { showtime, seats } => json(
             200,
-            &ShowtimeDetailJson {
-                showtime: ShowtimeJson::from(&map.summary),
-                seats: map.seats.iter().map(SeatJson::from).collect(),
-            },
+            &serde_json::json!({
+                "showtime_id": showtime,
+                "seats": seats.iter().map(SeatJson::from).collect::<Vec<_>>()
+            }),
         ),
-        Answer::Seats(map) => json(200, &SeatsJson::from(map)),
-        Answer::Booking(booking) => json(200, &BookingJson::new(booking, "active")),
+        Answer::Activity { showtime, changes } => json(
+            200,
+            &serde_json::json!({
+                "showtime_id": showtime,
+                "activity": changes.iter().map(ChangeJson::from).collect::<Vec<_>>()
+            }),
+        ),
+        Answer::Hold(hold) => json(200, &HoldJson::from(hold)),
         Answer::Bookings(list) => json(
             200,
-            &BookingsJson {
-                bookings: list.iter().map(|b| BookingJson::new(b, "active")).collect(),
-            },
+            &serde_json::json!({
+                "bookings": list.iter().map(BookingJson::from).collect::<Vec<_>>()
+            }),
         ),
+        Answer::Booking(b) => json(200, &BookingJson::from(b)),
     }
 }
 
-/// 201/200 with the JSON of what a command did.
-fn render_applied(applied: &Applied) -> HttpResponse {
-    match applied {
-        Applied::Booked(booking) => with_location(
-            json(201, &BookingJson::new(booking, "active")),
-            format!("/api/bookings/{}", booking.id),
+/// 201 (with `location`) for creations, 200 for changes, with the JSON of what a command did.
+fn render_effect(effect: &Effect) -> HttpResponse {
+    match effect {
+        Effect::Tick => json(200, &serde_json::json!({ "tick": true })),
+        Effect::Booked(b) | Effect::Confirmed { booking: b, .. } => {
+            created(&BookingJson::from(b), format!("/api/bookings/{}", b.id))
+        }
+        Effect::Cancelled(b) => json(200, &BookingJson::from(b)),
+        Effect::Held(h) => created(&HoldJson::from(h), format!("/api/holds/{}", h.token)),
+        Effect::Extended(h) | Effect::Released(h) => json(200, &HoldJson::from(h)),
+        Effect::MovieCreated(m) => created(&MovieJson::from(m), format!("/api/movies/{}", m.id)),
+        Effect::MovieRemoved(m) => json(200, &MovieJson::from(m)),
+        Effect::TheaterCreated(t) => {
+            created(&TheaterJson::from(t), format!("/api/theaters/{}", t.id))
+        }
+        Effect::TheaterRemoved(t) => json(200, &TheaterJson::from(t)),
+        Effect::ShowtimeCreated(d) => created(
+            &ShowtimeJson::from(d),
+            format!("/api/showtimes/{}", d.summary.id),
         ),
-        Applied::Cancelled(booking) => json(200, &BookingJson::new(booking, "cancelled")),
-        Applied::ShowtimeCreated(summary) => with_location(
-            json(201, &ShowtimeJson::from(summary)),
-            format!("/api/showtimes/{}", summary.id),
-        ),
-        Applied::ShowtimeRemoved(summary) => json(200, &ShowtimeJson::from(summary)),
+        Effect::ShowtimeRemoved(s) => json(200, &ShowtimeSummaryJson::from(s)),
     }
 }
 
@@ -373,143 +594,11 @@ fn json<T: Serialize>(status: u16, value: &T) -> HttpResponse {
     }
 }
 
-/// Adds a `location` header.
-fn with_location(mut response: HttpResponse, location: String) -> HttpResponse {
+/// 201 with a `location` header.
+fn created<T: Serialize>(value: &T, location: String) -> HttpResponse {
+    let mut response = json(201, value);
     response.headers.push(("location".to_string(), location));
     response
-}
-
-/// `{"showtimes":[...]}`
-#[derive(Serialize)]
-struct ShowtimesJson {
-    showtimes: Vec<ShowtimeJson>,
-}
-
-/// `{"id":1,"rows":[{"row":"a","seats":6}],"capacity":24,"free":23,"booked":1,"bookings":1}`
-#[derive(Serialize)]
-struct ShowtimeJson {
-    id: u32,
-    rows: Vec<RowJson>,
-    capacity: u32,
-    free: u32,
-    booked: u32,
-    bookings: u32,
-}
-
-impl From<&ShowtimeSummary> for ShowtimeJson {
-    fn from(summary: &ShowtimeSummary) -> Self {
-        ShowtimeJson {
-            id: summary.id,
-            rows: summary
-                .layout
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(index, &seats)| RowJson {
-                    row: row_letter(index).to_string(),
-                    seats,
-                })
-                .collect(),
-            capacity: summary.layout.capacity(),
-            free: summary.free,
-            booked: summary.booked,
-            bookings: summary.bookings,
-        }
-    }
-}
-
-/// `{"row":"a","seats":6}`
-#[derive(Serialize)]
-struct RowJson {
-    row: String,
-    seats: u16,
-}
-
-/// A showtime summary plus `"seats":[...]`.
-#[derive(Serialize)]
-struct ShowtimeDetailJson {
-    #[serde(flatten)]
-    showtime: ShowtimeJson,
-    seats: Vec<SeatJson>,
-}
-
-/// `{"id":"a2","row":"a","number":2,"state":"booked","booking":3}` (no `booking` when free).
-#[derive(Serialize)]
-struct SeatJson {
-    id: String,
-    row: String,
-    number: u16,
-    state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    booking: Option<u64>,
-}
-
-impl From<&SeatView> for SeatJson {
-    fn from(view: &SeatView) -> Self {
-        SeatJson {
-            id: view.seat.to_string(),
-            row: view.seat.row_letter().to_string(),
-            number: view.seat.number,
-            state: view.state().name(),
-            booking: view.booking,
-        }
-    }
-}
-
-/// `{"showtime":1,"rows":["a",...],"seats":[...],"free":23,"booked":1}`
-#[derive(Serialize)]
-struct SeatsJson {
-    showtime: u32,
-    rows: Vec<String>,
-    seats: Vec<SeatJson>,
-    free: u32,
-    booked: u32,
-}
-
-impl From<&SeatMap> for SeatsJson {
-    fn from(map: &SeatMap) -> Self {
-        SeatsJson {
-            showtime: map.summary.id,
-            rows: map.summary.layout.row_letters(),
-            seats: map.seats.iter().map(SeatJson::from).collect(),
-            free: map.summary.free,
-            booked: map.summary.booked,
-        }
-    }
-}
-
-/// `{"bookings":[...]}`
-#[derive(Serialize)]
-struct BookingsJson {
-    bookings: Vec<BookingJson>,
-}
-
-/// `{"id":3,"showtime":1,"seats":["a1"],"user":"alice","state":"active","created_at_ms":..,
-/// "log_index":..}`
-#[derive(Serialize)]
-struct BookingJson {
-    id: u64,
-    showtime: u32,
-    seats: Vec<String>,
-    user: String,
-    state: &'static str,
-    created_at_ms: u64,
-    log_index: u64,
-}
-
-impl BookingJson {
-    /// The view of a booking, `active` or `cancelled`.
-    fn new(booking: &Booking, state: &'static str) -> Self {
-        BookingJson {
-            id: booking.id,
-            showtime: booking.showtime,
-            seats: booking.seats.iter().map(SeatId::to_string).collect(),
-            user: booking.user.clone(),
-            state,
-            created_at_ms: booking.created_at_ms,
-            log_index: booking.log_index,
-        }
-    }
 }
 
 #[cfg(test)]

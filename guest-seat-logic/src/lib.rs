@@ -8,26 +8,41 @@
 //! # Layout
 //!
 //! - [`seat`]: seat ids (`a1`) and hall layouts.
-//! - [`state`]: showtimes, seat maps, bookings and the plugin clock.
-//! - [`command`]: commands and their all-or-none application.
+//! - [`catalog`]: movies and theaters, their field rules, and the first-start catalog.
+//! - [`state`]: showtimes, seat maps, holds, bookings, indexes and the plugin clock.
+//! - [`activity`]: the per-showtime list of recent changes.
+//! - [`command`]: commands, their stateless checks, and what `apply` answers.
+//! - [`booking`]: direct bookings and cancellation.
+//! - [`hold`]: holds, their expiry by log time and retention.
+//! - [`admin`]: adding and removing movies, theaters and showtimes.
 //! - [`query`]: read-only requests and answers.
 //! - [`rejection`]: why a command or query was refused.
 //! - [`snapshot`]: the versioned snapshot format.
-//! - [`machine`]: `machine.*` at the byte level (decode, apply, encode).
-//! - [`http`]: `front.route` / `front.render`, the JSON API.
+//! - [`machine`]: `machine.*` at the byte level (clock, expiry sweep, decode, apply, encode).
+//! - [`topics`]: `front.topics`, which live views an entry changed.
+//! - [`http`]: `front.route` / `front.render`, the JSON API and its route table.
 //! - [`problem`]: RFC 9457 problem bodies for every HTTP error.
+//! - [`openapi`]: the embedded OpenAPI document.
+//! - [`web`]: the embedded web page.
 //! - [`console`]: the demo and dev console commands, overview and `describe`.
 //! - [`text`]: text renderings shared by the console functions.
+//! - [`timefmt`]: RFC 3339 and console time formats.
 //! - [`contract`]: plain mirrors of the WIT types, so all of the above is testable natively.
 //! - `component` (wasm32 only): the `wit_bindgen` exports, delegating to the modules above.
 
 #![warn(missing_docs)]
 
+pub mod activity;
+pub mod admin;
+pub mod booking;
+pub mod catalog;
 pub mod command;
 pub mod console;
 pub mod contract;
+pub mod hold;
 pub mod http;
 pub mod machine;
+pub mod openapi;
 pub mod problem;
 pub mod query;
 pub mod rejection;
@@ -35,14 +50,17 @@ pub mod seat;
 pub mod snapshot;
 pub mod state;
 pub mod text;
+pub mod timefmt;
+pub mod topics;
+pub mod web;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
 
-pub use command::{Applied, Command};
+pub use command::{Applied, Command, Effect, Refused};
 pub use contract::{
     ConsoleAction, ConsoleMode, HttpRequest, HttpResponse, LogContext, Outcome, PluginInfo,
-    RouteAction,
+    RouteAction, WatchRequest,
 };
 pub use machine::Machine;
 pub use query::{Answer, Query};

@@ -7,8 +7,10 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::command::Command;
+use crate::booking::{self, At};
+use crate::command::{Applied, Command, Effect, Refused};
 use crate::contract::{LogContext, PluginInfo};
+use crate::hold;
 use crate::query::Query;
 use crate::rejection::Rejection;
 use crate::snapshot::{self, MIN_RESTORE_FORMAT, SNAPSHOT_FORMAT};
@@ -28,7 +30,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// A machine in the first-start state (the demo showtime).
+    /// A machine in the first-start state (default catalog and showtimes, demo showtime 1).
     pub fn new() -> Self {
         Machine::default()
     }
@@ -45,25 +47,52 @@ impl Machine {
             version: VERSION.to_string(),
             snapshot_format: SNAPSHOT_FORMAT,
             min_restore_format: MIN_RESTORE_FORMAT,
-            description: "Cinema seat reservations: showtimes, seat maps, all-or-none bookings, \
-                          owner-only cancellation."
+            description: "Cinema seat reservations: catalog, showtimes, seat maps, timed holds, \
+                          all-or-none bookings, owner-only changes, activity and live topics."
                 .to_string(),
         }
     }
 
-    /// Applies one committed command: `Ok` is a postcard [`crate::command::Applied`], `Err` a
-    /// postcard [`Rejection`] (and then the state is unchanged).
+    /// Applies one committed entry.
+    ///
+    /// First the plugin clock moves to `max(clock, ctx.leader_time_ms)`, every hold due at that
+    /// time expires and retention-expired holds and bookings are pruned; this happens whatever
+    /// the command, so it happens at the same index on every replica. An empty `command` is a
+    /// clock tick and stops there. Otherwise the command runs: `Ok` is a postcard [`Applied`],
+    /// `Err` a postcard [`Refused`] (and then only the timed changes above were made). Both list
+    /// the holds that expired.
     pub fn apply(&mut self, ctx: &LogContext, command: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
-        let command: Command = decode(command).map_err(|r| encode(&r))?;
-        command
-            .apply(&mut self.state, ctx)
-            .map(|applied| encode(&applied))
-            .map_err(|rejection| encode(&rejection))
+        let state = &mut self.state;
+        let now_ms = state.clock_ms.max(ctx.leader_time_ms);
+        state.clock_ms = now_ms;
+        let at = At {
+            index: ctx.index,
+            now_ms,
+        };
+        let expired = hold::sweep(state, at);
+        hold::prune(state, now_ms);
+        booking::prune(state, now_ms);
+        if command.is_empty() {
+            return Ok(encode(&Applied {
+                expired,
+                effect: Effect::Tick,
+            }));
+        }
+        let result = decode::<Command>(command).and_then(|c| c.apply(state, ctx, now_ms));
+        match result {
+            Ok(effect) => Ok(encode(&Applied { expired, effect })),
+            Err(rejection) => Err(encode(&Refused { expired, rejection })),
+        }
+    }
+
+    /// The earliest log time at which a hold expires; `None` when no hold is active.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.state.next_deadline()
     }
 
     /// Answers a query: `Ok` is a postcard [`crate::query::Answer`], `Err` a postcard
-    /// [`Rejection`]. `now_ms` (the reading node's clock) is not needed yet; holds with expiry
-    /// will use it for display.
+    /// [`Rejection`]. `now_ms` (the reading node's clock) is not used: answers show the state as
+    /// of its last applied entry, so every replica at that index answers the same.
     pub fn query(&self, _now_ms: u64, request: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
         let query: Query = decode(request).map_err(|r| encode(&r))?;
         query
@@ -111,116 +140,4 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::command::Applied;
-    use crate::query::Answer;
-    use crate::seat::SeatId;
-
-    fn ctx(index: u64) -> LogContext {
-        LogContext {
-            index,
-            term: 1,
-            leader_time_ms: 1000 + index,
-        }
-    }
-
-    fn book(seats: &[(u8, u16)], user: &str) -> Vec<u8> {
-        encode(&Command::Book {
-            showtime: 1,
-            seats: seats.iter().map(|&(r, n)| SeatId::new(r, n)).collect(),
-            user: user.into(),
-        })
-    }
-
-    #[test]
-    fn apply_returns_encoded_booking_or_rejection() {
-        let mut machine = Machine::new();
-        let ok = machine.apply(&ctx(1), &book(&[(0, 1)], "alice"));
-        let Ok(bytes) = ok else {
-            panic!("booking refused: {ok:?}")
-        };
-        assert!(matches!(decode::<Applied>(&bytes), Ok(Applied::Booked(b)) if b.id == 1));
-        let err = machine.apply(&ctx(2), &book(&[(0, 1)], "bob"));
-        let Err(bytes) = err else {
-            panic!("double booking accepted")
-        };
-        assert!(matches!(
-            decode::<Rejection>(&bytes),
-            Ok(Rejection::SeatsTaken { .. })
-        ));
-    }
-
-    #[test]
-    fn apply_refuses_garbage_without_changing_state() {
-        let mut machine = Machine::new();
-        for garbage in [&b""[..], b"\xff\xff\xff", b"\x00", b"hello world"] {
-            let result = machine.apply(&ctx(1), garbage);
-            let Err(bytes) = result else {
-                panic!("garbage {garbage:?} applied")
-            };
-            assert!(matches!(
-                decode::<Rejection>(&bytes),
-                Ok(Rejection::Undecodable { .. })
-            ));
-        }
-        let mut trailing = book(&[(0, 1)], "alice");
-        trailing.push(0);
-        assert!(machine.apply(&ctx(1), &trailing).is_err());
-        assert_eq!(machine, Machine::new());
-    }
-
-    #[test]
-    fn query_answers_and_refuses_unknown_ids() {
-        let machine = Machine::new();
-        let seats = machine.query(
-            0,
-            &encode(&Query::Seats {
-                showtime: 1,
-                filter: None,
-            }),
-        );
-        match seats.map(|b| decode::<Answer>(&b)) {
-            Ok(Ok(Answer::Seats(map))) => assert_eq!(map.seats.len(), 24),
-            other => panic!("unexpected {other:?}"),
-        }
-        let missing = machine.query(0, &encode(&Query::Booking { booking: 5 }));
-        assert_eq!(
-            missing.map_err(|b| decode::<Rejection>(&b)),
-            Err(Ok(Rejection::UnknownBooking { booking: 5 }))
-        );
-    }
-
-    #[test]
-    fn restore_of_garbage_keeps_the_current_state() {
-        let mut machine = Machine::new();
-        assert!(machine.apply(&ctx(1), &book(&[(1, 1)], "alice")).is_ok());
-        let before = machine.clone();
-        let mut good = machine.snapshot();
-        // A snapshot whose tail is damaged decodes partially at best: nothing may be applied.
-        let last = good.len() - 1;
-        good[last] ^= 0xff;
-        for bad in [vec![], vec![9, 0, 0, 0], b"garbage!".to_vec(), good] {
-            assert!(machine.restore(&bad).is_err());
-            assert_eq!(machine, before);
-        }
-    }
-
-    #[test]
-    fn restore_replaces_the_state_with_the_snapshot() {
-        let mut source = Machine::new();
-        assert!(source.apply(&ctx(1), &book(&[(1, 1)], "alice")).is_ok());
-        let mut target = Machine::new();
-        assert!(target.apply(&ctx(1), &book(&[(2, 2)], "bob")).is_ok());
-        assert_eq!(target.restore(&source.snapshot()), Ok(()));
-        assert_eq!(target, source);
-    }
-
-    #[test]
-    fn info_reports_name_version_and_formats() {
-        let info = Machine::info();
-        assert_eq!(info.name, "seat-logic");
-        assert_eq!(info.version, "1.0.0");
-        assert_eq!((info.snapshot_format, info.min_restore_format), (1, 1));
-    }
-}
+mod tests;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::contract::HttpResponse;
-use crate::rejection::Rejection;
+use crate::rejection::{plural, Kind, Rejection};
 use crate::seat::{join_seats, SeatId};
 
 /// Longest `detail` text; longer ones (e.g. a JSON error quoting a huge string) are cut.
@@ -59,6 +59,11 @@ impl Problem {
         self
     }
 
+    /// The problem's `detail`.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The problem's `type`.
     pub fn kind(&self) -> &str {
         &self.kind
@@ -107,6 +112,25 @@ impl Problem {
                 "the state machine could not decode a {bytes}-byte request; plugin versions \
                  may differ"
             )),
+            Rejection::Invalid { field, reason } => {
+                Problem::invalid_request(format!("field `{field}`: {reason}"))
+                    .with("field", field.as_str())
+            }
+            Rejection::NoSeats => {
+                Problem::invalid_request("field `seats` must name at least one seat")
+                    .with("field", "seats")
+            }
+            Rejection::TooManySeats { count, max } => Problem::invalid_request(format!(
+                "field `seats` names {count} seats, at most {max} per request"
+            ))
+            .with("field", "seats")
+            .with("max", *max),
+            Rejection::DuplicateSeats { seats } => Problem::invalid_request(format!(
+                "field `seats` lists more than once: {}",
+                join_seats(seats, ", ")
+            ))
+            .with("field", "seats")
+            .with("seats", seat_list(seats)),
             Rejection::UnknownShowtime { showtime } => Problem::new(
                 404,
                 "unknown-showtime",
@@ -114,6 +138,20 @@ impl Problem {
                 format!("there is no showtime {showtime}"),
             )
             .with("showtime", *showtime),
+            Rejection::UnknownMovie { movie } => Problem::new(
+                404,
+                "unknown-movie",
+                "Unknown movie",
+                format!("there is no movie {movie}"),
+            )
+            .with("movie", *movie),
+            Rejection::UnknownTheater { theater } => Problem::new(
+                404,
+                "unknown-theater",
+                "Unknown theater",
+                format!("there is no theater {theater}"),
+            )
+            .with("theater", *theater),
             Rejection::UnknownSeats {
                 showtime,
                 seats,
@@ -124,9 +162,9 @@ impl Problem {
                 "Unknown seat",
                 format!(
                     "{} {} {} not exist in showtime {showtime} ({})",
-                    if seats.len() == 1 { "seat" } else { "seats" },
+                    plural(seats.len(), "seat", "seats"),
                     join_seats(seats, ", "),
-                    if seats.len() == 1 { "does" } else { "do" },
+                    plural(seats.len(), "does", "do"),
                     layout.extent()
                 ),
             )
@@ -137,37 +175,14 @@ impl Problem {
                 "seat-taken",
                 "Seat already taken",
                 format!(
-                    "{} {} of showtime {showtime} {} booked",
-                    if seats.len() == 1 { "seat" } else { "seats" },
+                    "{} {} of showtime {showtime} {} already held or booked",
+                    plural(seats.len(), "seat", "seats"),
                     join_seats(seats, ", "),
-                    if seats.len() == 1 { "is" } else { "are" },
+                    plural(seats.len(), "is", "are"),
                 ),
             )
             .with("showtime", *showtime)
             .with("seats", seat_list(seats)),
-            Rejection::NoSeats => Problem::new(
-                400,
-                "no-seats",
-                "No seats requested",
-                "a booking needs at least one seat",
-            ),
-            Rejection::TooManySeats { count, max } => Problem::new(
-                400,
-                "too-many-seats",
-                "Too many seats",
-                format!("{count} seats requested, at most {max} per booking"),
-            )
-            .with("max", *max),
-            Rejection::DuplicateSeats { seats } => Problem::new(
-                400,
-                "duplicate-seats",
-                "Duplicate seats",
-                format!("listed more than once: {}", join_seats(seats, ", ")),
-            )
-            .with("seats", seat_list(seats)),
-            Rejection::InvalidUser { reason } => {
-                Problem::new(400, "invalid-user", "Invalid user", reason.clone())
-            }
             Rejection::UnknownBooking { booking } => Problem::new(
                 404,
                 "unknown-booking",
@@ -175,31 +190,86 @@ impl Problem {
                 format!("there is no booking {booking}"),
             )
             .with("booking", *booking),
-            Rejection::NotOwner { booking } => Problem::new(
+            Rejection::NotBookingOwner { booking } => Problem::new(
                 403,
                 "not-owner",
-                "Not the booking's owner",
+                "Not the owner",
                 format!("booking {booking} was made by another user"),
             )
             .with("booking", *booking),
-            Rejection::ShowtimeExists { showtime } => Problem::new(
+            Rejection::BookingCancelled { booking } => Problem::new(
                 409,
-                "showtime-exists",
-                "Showtime already exists",
-                format!("showtime {showtime} already exists"),
+                "booking-cancelled",
+                "Booking already cancelled",
+                format!("booking {booking} is already cancelled"),
             )
-            .with("showtime", *showtime),
-            Rejection::InvalidRows { reason } => {
-                Problem::new(400, "invalid-rows", "Invalid rows", reason.clone())
+            .with("booking", *booking),
+            Rejection::UnknownHold { hold } => Problem::new(
+                404,
+                "unknown-hold",
+                "Unknown hold",
+                format!("there is no hold {hold}"),
+            )
+            .with("hold", hold.as_str()),
+            Rejection::NotHoldOwner { hold } => Problem::new(
+                403,
+                "not-owner",
+                "Not the owner",
+                format!("hold {hold} was made by another user"),
+            )
+            .with("hold", hold.as_str()),
+            Rejection::HoldExpired { hold } => Problem::new(
+                410,
+                "hold-expired",
+                "Hold expired",
+                format!("hold {hold} expired and its seats were freed"),
+            )
+            .with("hold", hold.as_str()),
+            Rejection::HoldFinished { hold, status } => Problem::new(
+                409,
+                "hold-finished",
+                "Hold finished",
+                format!("hold {hold} is already {}", status.name()),
+            )
+            .with("hold", hold.as_str())
+            .with("status", status.name()),
+            Rejection::AlreadyExists { kind, id } => Problem::new(
+                409,
+                "already-exists",
+                "Already exists",
+                format!("{} {id} already exists", kind.name()),
+            )
+            .with(kind.name(), *id),
+            Rejection::InUse {
+                kind,
+                id,
+                showtimes,
+                bookings,
+                holds,
+            } => {
+                let detail = match kind {
+                    Kind::Showtime => format!(
+                        "showtime {id} has {bookings} confirmed {} and {holds} active {}",
+                        plural(*bookings as usize, "booking", "bookings"),
+                        plural(*holds as usize, "hold", "holds")
+                    ),
+                    _ => format!(
+                        "{} {id} is used by {} {}",
+                        kind.name(),
+                        plural(showtimes.len(), "showtime", "showtimes"),
+                        showtimes
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                let problem = Problem::new(409, "in-use", "In use", detail).with(kind.name(), *id);
+                match kind {
+                    Kind::Showtime => problem.with("bookings", *bookings).with("holds", *holds),
+                    _ => problem.with("showtimes", showtimes.clone()),
+                }
             }
-            Rejection::ShowtimeHasBookings { showtime, bookings } => Problem::new(
-                409,
-                "showtime-has-bookings",
-                "Showtime has bookings",
-                format!("showtime {showtime} has {bookings} live booking(s); cancel them first"),
-            )
-            .with("showtime", *showtime)
-            .with("bookings", *bookings),
         }
     }
 

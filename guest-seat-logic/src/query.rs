@@ -1,49 +1,87 @@
 //! Read-only requests (`machine.query`) and their answers.
 //!
 //! Queries never change the state, so they are answered by any replica without going through the
-//! log. The answer types are wire types (postcard between machine and front); the fronts turn them
-//! into JSON or text.
+//! log. The answer types are wire types (postcard between machine and front) that already carry
+//! what a rendering needs (a showtime's movie title, its seat states), so no front queries twice.
 //!
 //! Both enums are postcard-encoded by variant index: new variants go at the end.
 
 use serde::{Deserialize, Serialize};
 
+use crate::activity::Change;
+use crate::catalog::{Movie, Theater};
 use crate::rejection::Rejection;
 use crate::seat::{Layout, SeatId};
-use crate::state::{Booking, Showtime, State};
+use crate::state::{Booking, Hold, Showtime, State, Taker};
 
 /// A read-only request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Query {
-    /// Every showtime with its seat counts.
-    Showtimes,
-    /// One showtime: counts plus the full seat map.
+    /// Every movie.
+    Movies,
+    /// One movie.
+    Movie {
+        /// Movie id.
+        movie: u32,
+    },
+    /// Every theater.
+    Theaters,
+    /// One theater.
+    Theater {
+        /// Theater id.
+        theater: u32,
+    },
+    /// Showtimes with their seat counts, optionally of one movie and/or theater.
+    Showtimes {
+        /// Keep only showtimes of this movie.
+        movie: Option<u32>,
+        /// Keep only showtimes in this theater.
+        theater: Option<u32>,
+    },
+    /// One showtime: summary, rows, every seat's state, version.
     Showtime {
         /// Showtime id.
         showtime: u32,
     },
-    /// The seat map of one showtime, optionally only free or only booked seats.
+    /// The seats of one showtime, optionally only those in one state.
     Seats {
         /// Showtime id.
         showtime: u32,
         /// Keep only seats in this state; `None` keeps all.
         filter: Option<SeatState>,
     },
-    /// One live booking.
+    /// The last changes of one showtime.
+    Activity {
+        /// Showtime id.
+        showtime: u32,
+    },
+    /// One hold, any status.
+    Hold {
+        /// The hold's token.
+        hold: String,
+    },
+    /// Bookings (confirmed and recently cancelled), optionally of one user and/or showtime.
+    Bookings {
+        /// Keep only this user's bookings.
+        user: Option<String>,
+        /// Keep only bookings of this showtime.
+        showtime: Option<u32>,
+    },
+    /// One booking.
     Booking {
         /// Booking id.
         booking: u64,
     },
-    /// Every live booking, by id.
-    Bookings,
 }
 
-/// Whether a seat is free or booked.
+/// Whether a seat is free, held or booked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SeatState {
-    /// Nobody holds it.
+    /// Nobody has it.
     Free,
-    /// A live booking holds it.
+    /// An active hold has it.
+    Held,
+    /// A confirmed booking has it.
     Booked,
 }
 
@@ -52,14 +90,16 @@ impl SeatState {
     pub fn name(self) -> &'static str {
         match self {
             SeatState::Free => "free",
+            SeatState::Held => "held",
             SeatState::Booked => "booked",
         }
     }
 
-    /// Parses `free` or `booked`.
+    /// Parses `free`, `held` or `booked`.
     pub fn parse(text: &str) -> Option<SeatState> {
         match text {
             "free" => Some(SeatState::Free),
+            "held" => Some(SeatState::Held),
             "booked" => Some(SeatState::Booked),
             _ => None,
         }
@@ -69,75 +109,144 @@ impl SeatState {
 /// The answer to a query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Answer {
+    /// Answer to [`Query::Movies`].
+    Movies(Vec<Movie>),
+    /// Answer to [`Query::Movie`].
+    Movie(Movie),
+    /// Answer to [`Query::Theaters`].
+    Theaters(Vec<Theater>),
+    /// Answer to [`Query::Theater`].
+    Theater(Theater),
     /// Answer to [`Query::Showtimes`].
     Showtimes(Vec<ShowtimeSummary>),
-    /// Answer to [`Query::Showtime`]: the seat map is complete.
-    Showtime(SeatMap),
-    /// Answer to [`Query::Seats`]: the seat map may be filtered.
-    Seats(SeatMap),
-    /// Answer to [`Query::Booking`].
-    Booking(Booking),
+    /// Answer to [`Query::Showtime`].
+    Showtime(ShowtimeDetail),
+    /// Answer to [`Query::Seats`].
+    Seats {
+        /// Showtime id.
+        showtime: u32,
+        /// The seats, possibly filtered, in map order.
+        seats: Vec<SeatView>,
+    },
+    /// Answer to [`Query::Activity`].
+    Activity {
+        /// Showtime id.
+        showtime: u32,
+        /// The last changes, oldest first.
+        changes: Vec<Change>,
+    },
+    /// Answer to [`Query::Hold`].
+    Hold(Hold),
     /// Answer to [`Query::Bookings`].
     Bookings(Vec<Booking>),
+    /// Answer to [`Query::Booking`].
+    Booking(Booking),
 }
 
-/// A showtime's shape and seat counts.
+/// A showtime with its movie and theater names and its seat counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShowtimeSummary {
     /// Showtime id.
     pub id: u32,
-    /// Seats per row.
-    pub layout: Layout,
+    /// Movie id.
+    pub movie: u32,
+    /// Movie title (empty if the movie is missing, which the rules prevent).
+    pub movie_title: String,
+    /// Theater id.
+    pub theater: u32,
+    /// Theater name (empty if the theater is missing, which the rules prevent).
+    pub theater_name: String,
+    /// Start, ms since the Unix epoch.
+    pub starts_at_ms: u64,
+    /// Price of one seat, in cents.
+    pub price_cents: u32,
+    /// Seats in total.
+    pub capacity: u32,
     /// Free seats.
     pub free: u32,
+    /// Held seats.
+    pub held: u32,
     /// Booked seats.
     pub booked: u32,
-    /// Live bookings.
-    pub bookings: u32,
 }
 
 impl ShowtimeSummary {
     /// Summarises a showtime as it is now.
-    pub fn of(showtime: &Showtime) -> Self {
+    pub fn of(state: &State, showtime: &Showtime) -> Self {
+        let (free, held, booked) = showtime.counts();
         ShowtimeSummary {
             id: showtime.id,
-            layout: showtime.layout.clone(),
-            free: showtime.free(),
-            booked: showtime.booked(),
-            bookings: u32::try_from(showtime.bookings.len()).unwrap_or(u32::MAX),
+            movie: showtime.movie,
+            movie_title: state
+                .movies
+                .get(&showtime.movie)
+                .map(|m| m.info.title.clone())
+                .unwrap_or_default(),
+            theater: showtime.theater,
+            theater_name: state
+                .theaters
+                .get(&showtime.theater)
+                .map(|t| t.info.name.clone())
+                .unwrap_or_default(),
+            starts_at_ms: showtime.starts_at_ms,
+            price_cents: showtime.price_cents,
+            capacity: showtime.layout.capacity(),
+            free,
+            held,
+            booked,
         }
     }
 }
 
-/// One seat of a seat map.
+/// One seat and its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatView {
     /// The seat.
     pub seat: SeatId,
-    /// The booking holding it; `None` when free.
-    pub booking: Option<u64>,
+    /// Free, held or booked.
+    pub state: SeatState,
 }
 
-impl SeatView {
-    /// Free or booked.
-    pub fn state(&self) -> SeatState {
-        if self.booking.is_some() {
-            SeatState::Booked
-        } else {
-            SeatState::Free
+/// A showtime in full: summary, rows, every seat's state and the version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShowtimeDetail {
+    /// Names and counts.
+    pub summary: ShowtimeSummary,
+    /// Seats per row.
+    pub layout: Layout,
+    /// Every seat in map order.
+    pub seats: Vec<SeatView>,
+    /// Log index of the last change.
+    pub version: u64,
+}
+
+impl ShowtimeDetail {
+    /// The full view of a showtime as it is now.
+    pub fn of(state: &State, showtime: &Showtime) -> Self {
+        ShowtimeDetail {
+            summary: ShowtimeSummary::of(state, showtime),
+            layout: showtime.layout.clone(),
+            seats: seat_views(showtime, None),
+            version: showtime.version,
         }
     }
 }
 
-/// A showtime's seats in map order, with its counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeatMap {
-    /// Shape and counts of the whole showtime (not affected by the filter).
-    pub summary: ShowtimeSummary,
-    /// The filter that was applied to `seats`, if any.
-    pub filter: Option<SeatState>,
-    /// Seats, row `a` first, seat 1 first.
-    pub seats: Vec<SeatView>,
+/// The seats of a showtime in map order, optionally only those in one state.
+fn seat_views(showtime: &Showtime, filter: Option<SeatState>) -> Vec<SeatView> {
+    showtime
+        .layout
+        .seats()
+        .map(|seat| SeatView {
+            seat,
+            state: match showtime.taker(seat) {
+                None => SeatState::Free,
+                Some(Taker::Hold(_)) => SeatState::Held,
+                Some(Taker::Booking(_)) => SeatState::Booked,
+            },
+        })
+        .filter(|view| filter.is_none_or(|wanted| view.state == wanted))
+        .collect()
 }
 
 impl Query {
@@ -145,45 +254,71 @@ impl Query {
     ///
     /// # Errors
     ///
-    /// [`Rejection::UnknownShowtime`] or [`Rejection::UnknownBooking`] when the id names nothing.
+    /// An `Unknown*` rejection when the id or token names nothing.
     pub fn answer(&self, state: &State) -> Result<Answer, Rejection> {
-        match *self {
-            Query::Showtimes => Ok(Answer::Showtimes(
-                state.showtimes.values().map(ShowtimeSummary::of).collect(),
-            )),
-            Query::Showtime { showtime } => seat_map(state, showtime, None).map(Answer::Showtime),
-            Query::Seats { showtime, filter } => {
-                seat_map(state, showtime, filter).map(Answer::Seats)
+        let showtime = |id: u32| {
+            state
+                .showtimes
+                .get(&id)
+                .ok_or(Rejection::UnknownShowtime { showtime: id })
+        };
+        Ok(match self {
+            Query::Movies => Answer::Movies(state.movies.values().cloned().collect()),
+            Query::Movie { movie } => Answer::Movie(
+                state
+                    .movies
+                    .get(movie)
+                    .cloned()
+                    .ok_or(Rejection::UnknownMovie { movie: *movie })?,
+            ),
+            Query::Theaters => Answer::Theaters(state.theaters.values().cloned().collect()),
+            Query::Theater { theater } => Answer::Theater(
+                state
+                    .theaters
+                    .get(theater)
+                    .cloned()
+                    .ok_or(Rejection::UnknownTheater { theater: *theater })?,
+            ),
+            Query::Showtimes { movie, theater } => Answer::Showtimes(
+                state
+                    .showtimes
+                    .values()
+                    .filter(|s| movie.is_none_or(|m| s.movie == m))
+                    .filter(|s| theater.is_none_or(|t| s.theater == t))
+                    .map(|s| ShowtimeSummary::of(state, s))
+                    .collect(),
+            ),
+            Query::Showtime { showtime: id } => {
+                Answer::Showtime(ShowtimeDetail::of(state, showtime(*id)?))
             }
-            Query::Booking { booking } => state
-                .bookings
-                .get(&booking)
-                .cloned()
-                .map(Answer::Booking)
-                .ok_or(Rejection::UnknownBooking { booking }),
-            Query::Bookings => Ok(Answer::Bookings(state.bookings.values().cloned().collect())),
-        }
-    }
-}
-
-/// Builds the seat map of one showtime.
-fn seat_map(state: &State, id: u32, filter: Option<SeatState>) -> Result<SeatMap, Rejection> {
-    let showtime = state
-        .showtimes
-        .get(&id)
-        .ok_or(Rejection::UnknownShowtime { showtime: id })?;
-    let seats = showtime
-        .layout
-        .seats()
-        .map(|seat| SeatView {
-            seat,
-            booking: showtime.holder(seat),
+            Query::Seats {
+                showtime: id,
+                filter,
+            } => Answer::Seats {
+                showtime: *id,
+                seats: seat_views(showtime(*id)?, *filter),
+            },
+            Query::Activity { showtime: id } => Answer::Activity {
+                showtime: *id,
+                changes: showtime(*id)?.activity.iter().cloned().collect(),
+            },
+            Query::Hold { hold } => Answer::Hold(state.hold_by_token(hold)?.clone()),
+            Query::Bookings { user, showtime } => Answer::Bookings(
+                state
+                    .bookings
+                    .values()
+                    .filter(|b| user.as_ref().is_none_or(|u| &b.user == u))
+                    .filter(|b| showtime.is_none_or(|s| b.showtime == s))
+                    .cloned()
+                    .collect(),
+            ),
+            Query::Booking { booking } => Answer::Booking(
+                state
+                    .bookings
+                    .get(booking)
+                    .cloned()
+                    .ok_or(Rejection::UnknownBooking { booking: *booking })?,
+            ),
         })
-        .filter(|view| filter.is_none_or(|wanted| view.state() == wanted))
-        .collect();
-    Ok(SeatMap {
-        summary: ShowtimeSummary::of(showtime),
-        filter,
-        seats,
-    })
+    }
 }

@@ -1,16 +1,42 @@
-//! Why a command or query was refused: the `err` bytes of `apply` and `query`.
+//! Why a command or query was refused: the `err` bytes of `query`, and the reason inside the
+//! `err` bytes of `apply` (see [`crate::command::Refused`]).
 //!
 //! One enum serves the state machine (which produces it), the HTTP front (which maps each cause
 //! to a problem type and status) and the consoles (which turn it into a sentence). Variants carry
 //! the facts a message needs, so no front has to query again to explain a refusal.
 //!
-//! The enum is postcard-encoded by variant index: new causes go at the end, never in between.
+//! The enum is postcard-encoded by variant index. Nothing was deployed before this layout, so it
+//! was reorganised freely once; from now on new causes are only appended, never inserted.
 
 use serde::{Deserialize, Serialize};
 
 use crate::seat::{join_seats, Layout, SeatId};
+use crate::state::HoldStatus;
 
-/// A refused command or query. Whenever `apply` returns one, the state is unchanged.
+/// Which kind of catalog entry a refusal is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// A movie.
+    Movie,
+    /// A theater.
+    Theater,
+    /// A showtime.
+    Showtime,
+}
+
+impl Kind {
+    /// Lowercase noun: `movie`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Movie => "movie",
+            Kind::Theater => "theater",
+            Kind::Showtime => "showtime",
+        }
+    }
+}
+
+/// A refused command or query. Whenever `apply` refuses, the state is as the command found it
+/// (apart from the timed changes due before it, see [`crate::machine`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Rejection {
@@ -20,10 +46,41 @@ pub enum Rejection {
         /// Length of the bytes that could not be read.
         bytes: u32,
     },
+    /// A field breaks a rule (user name, rows, ttl, title, ...).
+    Invalid {
+        /// The field, as named in the HTTP API.
+        field: String,
+        /// Which rule, as a sentence.
+        reason: String,
+    },
+    /// A seat request must name at least one seat.
+    NoSeats,
+    /// A seat request named more seats than one request may take.
+    TooManySeats {
+        /// How many seats were named.
+        count: u32,
+        /// The limit.
+        max: u32,
+    },
+    /// A seat was named more than once in one request.
+    DuplicateSeats {
+        /// Each repeated seat once, in map order.
+        seats: Vec<SeatId>,
+    },
     /// No showtime has this id.
     UnknownShowtime {
         /// The id asked for.
         showtime: u32,
+    },
+    /// No movie has this id.
+    UnknownMovie {
+        /// The id asked for.
+        movie: u32,
+    },
+    /// No theater has this id.
+    UnknownTheater {
+        /// The id asked for.
+        theater: u32,
     },
     /// Some seats do not exist in the showtime's hall.
     UnknownSeats {
@@ -34,67 +91,98 @@ pub enum Rejection {
         /// The hall, so that messages can say which seats do exist.
         layout: Layout,
     },
-    /// Some seats are already booked; nothing was booked.
+    /// Some seats are held or booked; nothing was taken.
     SeatsTaken {
         /// The showtime asked for.
         showtime: u32,
-        /// The seats that are booked, in map order.
+        /// The seats that are held or booked, in map order.
         seats: Vec<SeatId>,
     },
-    /// A booking must name at least one seat.
-    NoSeats,
-    /// A booking named more seats than one request may book.
-    TooManySeats {
-        /// How many seats were named.
-        count: u32,
-        /// The limit.
-        max: u32,
-    },
-    /// A seat was named more than once in one booking.
-    DuplicateSeats {
-        /// Each repeated seat once, in map order.
-        seats: Vec<SeatId>,
-    },
-    /// The user name breaks a rule.
-    InvalidUser {
-        /// Which rule, as a sentence.
-        reason: String,
-    },
-    /// No live booking has this id (never existed, or cancelled).
+    /// No booking has this id (never existed, or cancelled more than a day ago).
     UnknownBooking {
         /// The id asked for.
         booking: u64,
     },
     /// Only the user who made a booking may cancel it.
-    NotOwner {
+    NotBookingOwner {
         /// The booking asked for.
         booking: u64,
     },
-    /// A showtime with this id already exists.
-    ShowtimeExists {
+    /// The booking was already cancelled.
+    BookingCancelled {
+        /// The booking asked for.
+        booking: u64,
+    },
+    /// No hold has this token (never existed, or finished more than a day ago).
+    UnknownHold {
+        /// The token asked for (cut to a sane length by the front).
+        hold: String,
+    },
+    /// Only the user who made a hold may extend, confirm or release it.
+    NotHoldOwner {
+        /// The hold's token.
+        hold: String,
+    },
+    /// The hold expired; its seats were freed.
+    HoldExpired {
+        /// The hold's token.
+        hold: String,
+    },
+    /// The hold was already confirmed or released.
+    HoldFinished {
+        /// The hold's token.
+        hold: String,
+        /// Confirmed or released.
+        status: HoldStatus,
+    },
+    /// A catalog entry with this id already exists.
+    AlreadyExists {
+        /// What kind of entry.
+        kind: Kind,
         /// The id asked for.
-        showtime: u32,
+        id: u32,
     },
-    /// The rows of a new showtime break a rule.
-    InvalidRows {
-        /// Which rule, as a sentence.
-        reason: String,
-    },
-    /// A showtime with live bookings cannot be removed.
-    ShowtimeHasBookings {
-        /// The showtime asked for.
-        showtime: u32,
-        /// How many live bookings it has.
+    /// A catalog entry cannot be removed while something uses it.
+    InUse {
+        /// What kind of entry.
+        kind: Kind,
+        /// The id asked for.
+        id: u32,
+        /// Showtimes that show the movie or use the theater.
+        showtimes: Vec<u32>,
+        /// Confirmed bookings of the showtime.
         bookings: u32,
+        /// Active holds on the showtime.
+        holds: u32,
     },
 }
 
 impl Rejection {
+    /// An [`Rejection::Invalid`] for `field`.
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        Rejection::Invalid {
+            field: field.to_string(),
+            reason: reason.into(),
+        }
+    }
+
     /// A short lowercase phrase for commit notices: `seat a1 taken`.
     pub fn summary(&self) -> String {
         match self {
             Rejection::Undecodable { bytes } => format!("undecodable request ({bytes} bytes)"),
+            Rejection::Invalid { field, reason } => format!("invalid {field}: {reason}"),
+            Rejection::NoSeats => "no seats given".to_string(),
+            Rejection::TooManySeats { count, max } => {
+                format!("{count} seats given, at most {max} per request")
+            }
+            Rejection::DuplicateSeats { seats } => format!(
+                "{} {} listed twice",
+                plural(seats.len(), "seat", "seats"),
+                join_seats(seats, ",")
+            ),
             Rejection::UnknownShowtime { showtime } => format!("no showtime {showtime}"),
+            Rejection::UnknownMovie { movie } => format!("no movie {movie}"),
+            Rejection::UnknownTheater { theater } => format!("no theater {theater}"),
             Rejection::UnknownSeats {
                 showtime, seats, ..
             } => format!(
@@ -107,26 +195,21 @@ impl Rejection {
                 plural(seats.len(), "seat", "seats"),
                 join_seats(seats, ",")
             ),
-            Rejection::NoSeats => "no seats given".to_string(),
-            Rejection::TooManySeats { count, max } => {
-                format!("{count} seats given, at most {max} per booking")
-            }
-            Rejection::DuplicateSeats { seats } => format!(
-                "{} {} listed twice",
-                plural(seats.len(), "seat", "seats"),
-                join_seats(seats, ",")
-            ),
-            Rejection::InvalidUser { reason } => format!("invalid user: {reason}"),
             Rejection::UnknownBooking { booking } => format!("no booking #{booking}"),
-            Rejection::NotOwner { booking } => {
+            Rejection::NotBookingOwner { booking } => {
                 format!("booking #{booking} belongs to someone else")
             }
-            Rejection::ShowtimeExists { showtime } => format!("showtime {showtime} exists"),
-            Rejection::InvalidRows { reason } => format!("invalid rows: {reason}"),
-            Rejection::ShowtimeHasBookings { showtime, bookings } => format!(
-                "showtime {showtime} has {bookings} {}",
-                plural(*bookings as usize, "booking", "bookings")
-            ),
+            Rejection::BookingCancelled { booking } => {
+                format!("booking #{booking} already cancelled")
+            }
+            Rejection::UnknownHold { hold } => format!("no hold {hold}"),
+            Rejection::NotHoldOwner { hold } => format!("hold {hold} belongs to someone else"),
+            Rejection::HoldExpired { hold } => format!("hold {hold} expired"),
+            Rejection::HoldFinished { hold, status } => {
+                format!("hold {hold} already {}", status.name())
+            }
+            Rejection::AlreadyExists { kind, id } => format!("{} {id} exists", kind.name()),
+            Rejection::InUse { kind, id, .. } => format!("{} {id} in use", kind.name()),
         }
     }
 }

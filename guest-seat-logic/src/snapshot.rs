@@ -8,20 +8,24 @@
 //! body     = postcard(SnapshotV1)   ; nothing may follow it
 //! ```
 //!
-//! The body holds only the facts (showtimes, bookings, counters); the derived indexes (which seat
-//! is held by which booking) are rebuilt on restore. That keeps the format independent of the
-//! in-memory structure, and rebuilding doubles as a consistency check: a snapshot whose bookings
-//! overlap or point at missing seats is refused. Decoding and checking finish before anything is
-//! replaced, so a refused restore leaves the old state in place.
-//!
-//! A later format (say, with holds) gets a new `SnapshotV2` and a new tag; `restore` keeps reading
-//! every tag from [`MIN_RESTORE_FORMAT`] on.
+//! Format 1 was redefined once, before any deployment, to hold the catalog, holds and activity;
+//! from now on a changed body gets a new tag. The body holds only the facts (catalog, showtimes
+//! with their activity, bookings, holds, counters, clock); every index (who has which seat,
+//! tokens, expiry and retention order) is rebuilt on restore. That keeps the format independent
+//! of the in-memory structure, and rebuilding doubles as a consistency check: a snapshot whose
+//! holds and bookings overlap, point at missing seats, showtimes, movies or theaters, reuse
+//! tokens or ids, or keep an active hold past its expiry is refused. Decoding and checking finish
+//! before anything is replaced, so a refused restore leaves the old state in place.
+
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::check_user;
-use crate::seat::Layout;
-use crate::state::{Booking, Showtime, State};
+use crate::activity::{Change, MAX_ACTIVITY};
+use crate::catalog::{Movie, Theater};
+use crate::command::{check_seat_list, check_user, MAX_TTL_SECONDS};
+use crate::seat::{Layout, SeatId};
+use crate::state::{Booking, BookingStatus, Hold, HoldStatus, Showtime, State, Taker};
 
 /// Format `snapshot` writes.
 pub const SNAPSHOT_FORMAT: u32 = 1;
@@ -36,10 +40,31 @@ struct SnapshotV1 {
     clock_ms: u64,
     /// Id of the next booking.
     next_booking: u64,
+    /// Id of the next hold.
+    next_hold: u64,
+    /// Movies by ascending id.
+    movies: Vec<Movie>,
+    /// Theaters by ascending id.
+    theaters: Vec<Theater>,
     /// Showtimes by ascending id.
-    showtimes: Vec<(u32, Layout)>,
-    /// Live bookings by ascending id.
+    showtimes: Vec<ShowtimeRecord>,
+    /// Bookings (confirmed and retained cancelled ones) by ascending id.
     bookings: Vec<Booking>,
+    /// Holds (active and retained finished ones) by ascending id.
+    holds: Vec<Hold>,
+}
+
+/// The facts of one showtime.
+#[derive(Debug, Serialize, Deserialize)]
+struct ShowtimeRecord {
+    id: u32,
+    movie: u32,
+    theater: u32,
+    starts_at_ms: u64,
+    price_cents: u32,
+    layout: Layout,
+    version: u64,
+    activity: Vec<Change>,
 }
 
 /// Writes the state as format-1 snapshot bytes.
@@ -47,12 +72,25 @@ pub fn write(state: &State) -> Vec<u8> {
     let body = SnapshotV1 {
         clock_ms: state.clock_ms,
         next_booking: state.next_booking,
+        next_hold: state.next_hold,
+        movies: state.movies.values().cloned().collect(),
+        theaters: state.theaters.values().cloned().collect(),
         showtimes: state
             .showtimes
             .values()
-            .map(|s| (s.id, s.layout.clone()))
+            .map(|s| ShowtimeRecord {
+                id: s.id,
+                movie: s.movie,
+                theater: s.theater,
+                starts_at_ms: s.starts_at_ms,
+                price_cents: s.price_cents,
+                layout: s.layout.clone(),
+                version: s.version,
+                activity: s.activity.iter().cloned().collect(),
+            })
             .collect(),
         bookings: state.bookings.values().cloned().collect(),
+        holds: state.holds.values().cloned().collect(),
     };
     let mut bytes = SNAPSHOT_FORMAT.to_le_bytes().to_vec();
     // Encoding derived types into a Vec cannot fail; an empty body would be refused by restore.
@@ -94,163 +132,181 @@ fn read_v1(body: &[u8]) -> Result<State, String> {
     let mut state = State::empty();
     state.clock_ms = snapshot.clock_ms;
     state.next_booking = snapshot.next_booking;
-    for (id, layout) in snapshot.showtimes {
-        layout
+    state.next_hold = snapshot.next_hold;
+    for movie in snapshot.movies {
+        let id = movie.id;
+        movie
+            .info
             .check()
-            .map_err(|e| format!("snapshot showtime {id}: {e}"))?;
-        if state
-            .showtimes
-            .insert(id, Showtime::new(id, layout))
-            .is_some()
-        {
-            return Err(format!("snapshot lists showtime {id} twice"));
+            .map_err(|e| format!("snapshot movie {id}: {}", e.summary()))?;
+        if id == 0 || state.movies.insert(id, movie).is_some() {
+            return Err(format!("snapshot movie id {id} is zero or repeated"));
         }
     }
+    for theater in snapshot.theaters {
+        let id = theater.id;
+        theater
+            .info
+            .check()
+            .map_err(|e| format!("snapshot theater {id}: {}", e.summary()))?;
+        if id == 0 || state.theaters.insert(id, theater).is_some() {
+            return Err(format!("snapshot theater id {id} is zero or repeated"));
+        }
+    }
+    for record in snapshot.showtimes {
+        restore_showtime(&mut state, record)?;
+    }
     for booking in snapshot.bookings {
-        let id = booking.id;
-        if id == 0 || id >= state.next_booking {
-            return Err(format!(
-                "snapshot booking #{id} is outside 1..{}",
-                state.next_booking
-            ));
-        }
-        check_user(&booking.user)
-            .map_err(|e| format!("snapshot booking #{id}: {}", e.summary()))?;
-        if booking.seats.is_empty() {
-            return Err(format!("snapshot booking #{id} has no seats"));
-        }
-        let showtime = state.showtimes.get_mut(&booking.showtime).ok_or_else(|| {
-            format!(
-                "snapshot booking #{id} is for missing showtime {}",
-                booking.showtime
-            )
-        })?;
-        for &seat in &booking.seats {
-            if !showtime.layout.contains(seat) {
-                return Err(format!(
-                    "snapshot booking #{id} holds seat {seat}, which showtime {} lacks",
-                    booking.showtime
-                ));
-            }
-            if let Some(other) = showtime.taken.insert(seat, id) {
-                return Err(format!(
-                    "snapshot bookings #{other} and #{id} both hold seat {seat} of showtime {}",
-                    booking.showtime
-                ));
-            }
-        }
-        showtime.bookings.insert(id);
-        if state.bookings.insert(id, booking).is_some() {
-            return Err(format!("snapshot lists booking #{id} twice"));
-        }
+        restore_booking(&mut state, booking)?;
+    }
+    for hold in snapshot.holds {
+        restore_hold(&mut state, hold)?;
     }
     Ok(state)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::command::Command;
-    use crate::contract::LogContext;
-    use crate::seat::SeatId;
-
-    fn busy_state() -> State {
-        let mut state = State::default();
-        let ctx = LogContext {
-            index: 3,
-            term: 1,
-            leader_time_ms: 1_700_000_000_000,
-        };
-        let commands = [
-            Command::CreateShowtime {
-                showtime: 7,
-                layout: Layout { rows: vec![3, 5] },
-            },
-            Command::Book {
-                showtime: 1,
-                seats: vec![SeatId::new(0, 1), SeatId::new(3, 6)],
-                user: "alice".into(),
-            },
-            Command::Book {
-                showtime: 7,
-                seats: vec![SeatId::new(1, 5)],
-                user: "bob".into(),
-            },
-            Command::Book {
-                showtime: 1,
-                seats: vec![SeatId::new(2, 2)],
-                user: "carol".into(),
-            },
-            Command::Cancel {
-                booking: 3,
-                user: "carol".into(),
-            },
-        ];
-        for command in commands {
-            if let Err(e) = command.apply(&mut state, &ctx) {
-                panic!("setup command refused: {e:?}");
-            }
-        }
-        state
+/// Checks and inserts one showtime.
+fn restore_showtime(state: &mut State, record: ShowtimeRecord) -> Result<(), String> {
+    let id = record.id;
+    record
+        .layout
+        .check()
+        .map_err(|e| format!("snapshot showtime {id}: {e}"))?;
+    if !state.movies.contains_key(&record.movie) {
+        return Err(format!(
+            "snapshot showtime {id} shows missing movie {}",
+            record.movie
+        ));
     }
-
-    #[test]
-    fn snapshot_round_trip_restores_the_same_state() {
-        let state = busy_state();
-        let bytes = write(&state);
-        assert_eq!(&bytes[..4], &1u32.to_le_bytes());
-        assert_eq!(read(&bytes), Ok(state));
+    if !state.theaters.contains_key(&record.theater) {
+        return Err(format!(
+            "snapshot showtime {id} uses missing theater {}",
+            record.theater
+        ));
     }
-
-    #[test]
-    fn default_state_round_trips() {
-        assert_eq!(read(&write(&State::default())), Ok(State::default()));
+    if record.activity.len() > MAX_ACTIVITY {
+        return Err(format!(
+            "snapshot showtime {id} keeps {} changes, at most {MAX_ACTIVITY}",
+            record.activity.len()
+        ));
     }
-
-    #[test]
-    fn restore_refuses_unknown_formats() {
-        let mut bytes = write(&State::default());
-        bytes[..4].copy_from_slice(&2u32.to_le_bytes());
-        let err = read(&bytes).err().unwrap_or_default();
-        assert!(err.contains("unsupported snapshot format 2"), "{err}");
+    let mut showtime = Showtime::new(
+        id,
+        record.movie,
+        record.theater,
+        record.starts_at_ms,
+        record.price_cents,
+        record.layout,
+    );
+    showtime.version = record.version;
+    showtime.activity = VecDeque::from(record.activity);
+    if id == 0 || state.showtimes.insert(id, showtime).is_some() {
+        return Err(format!("snapshot showtime id {id} is zero or repeated"));
     }
-
-    #[test]
-    fn restore_refuses_garbage_and_truncation() {
-        assert!(read(&[]).is_err());
-        assert!(read(&[1, 0]).is_err());
-        assert!(read(&[1, 0, 0, 0, 0xff, 0xff, 0xff]).is_err());
-        let full = write(&busy_state());
-        for cut in 0..full.len() {
-            assert!(read(&full[..cut]).is_err(), "truncated at {cut} accepted");
-        }
-        let mut trailing = full.clone();
-        trailing.push(0);
-        assert!(read(&trailing).is_err());
-    }
-
-    #[test]
-    fn restore_refuses_overlapping_bookings() {
-        let mut state = busy_state();
-        let mut clash = state.bookings[&1].clone();
-        clash.id = 9;
-        state.next_booking = 10;
-        state.bookings.insert(9, clash);
-        let err = read(&write(&state)).err().unwrap_or_default();
-        assert!(err.contains("both hold seat"), "{err}");
-    }
-
-    #[test]
-    fn restore_refuses_bookings_of_missing_seats_or_showtimes() {
-        let mut state = busy_state();
-        if let Some(b) = state.bookings.get_mut(&1) {
-            b.seats.push(SeatId::new(0, 99));
-        }
-        assert!(read(&write(&state)).is_err());
-        let mut state = busy_state();
-        if let Some(b) = state.bookings.get_mut(&1) {
-            b.showtime = 55;
-        }
-        assert!(read(&write(&state)).is_err());
-    }
+    Ok(())
 }
+
+/// Takes `seats` of a showtime for `taker`, refusing missing or already taken seats.
+fn take_seats(
+    state: &mut State,
+    showtime: u32,
+    seats: &[SeatId],
+    taker: Taker,
+) -> Result<(), String> {
+    let what = match taker {
+        Taker::Hold(id) => format!("hold {id}"),
+        Taker::Booking(id) => format!("booking #{id}"),
+    };
+    let showtime = state
+        .showtimes
+        .get_mut(&showtime)
+        .ok_or_else(|| format!("snapshot {what} is for missing showtime {showtime}"))?;
+    for &seat in seats {
+        if !showtime.layout.contains(seat) {
+            return Err(format!(
+                "snapshot {what} has seat {seat}, which showtime {} lacks",
+                showtime.id
+            ));
+        }
+        if let Some(other) = showtime.seats.insert(seat, taker) {
+            return Err(format!(
+                "snapshot {what} and {other:?} both hold seat {seat} of showtime {}",
+                showtime.id
+            ));
+        }
+    }
+    match taker {
+        Taker::Hold(id) => showtime.holds.insert(id),
+        Taker::Booking(id) => showtime.bookings.insert(id),
+    };
+    Ok(())
+}
+
+/// Checks and inserts one booking, taking its seats if confirmed.
+fn restore_booking(state: &mut State, booking: Booking) -> Result<(), String> {
+    let id = booking.id;
+    if id == 0 || id >= state.next_booking {
+        return Err(format!(
+            "snapshot booking #{id} is outside 1..{}",
+            state.next_booking
+        ));
+    }
+    check_user(&booking.user).map_err(|e| format!("snapshot booking #{id}: {}", e.summary()))?;
+    check_seat_list(&booking.seats)
+        .map_err(|e| format!("snapshot booking #{id}: {}", e.summary()))?;
+    match (booking.status, booking.cancelled_at_ms) {
+        (BookingStatus::Confirmed, None) => {
+            take_seats(state, booking.showtime, &booking.seats, Taker::Booking(id))?;
+        }
+        (BookingStatus::Cancelled, Some(at)) if at <= state.clock_ms => {
+            state.cancelled_bookings.insert((at, id));
+        }
+        _ => return Err(format!("snapshot booking #{id} has an inconsistent status")),
+    }
+    if state.bookings.insert(id, booking).is_some() {
+        return Err(format!("snapshot lists booking #{id} twice"));
+    }
+    Ok(())
+}
+
+/// Checks and inserts one hold, taking its seats if active.
+fn restore_hold(state: &mut State, hold: Hold) -> Result<(), String> {
+    let id = hold.id;
+    if id == 0 || id >= state.next_hold {
+        return Err(format!(
+            "snapshot hold {id} is outside 1..{}",
+            state.next_hold
+        ));
+    }
+    check_user(&hold.user).map_err(|e| format!("snapshot hold {id}: {}", e.summary()))?;
+    check_seat_list(&hold.seats).map_err(|e| format!("snapshot hold {id}: {}", e.summary()))?;
+    let cap = hold
+        .created_at_ms
+        .saturating_add(u64::from(MAX_TTL_SECONDS) * 1000);
+    if hold.expires_at_ms > cap || hold.token.is_empty() {
+        return Err(format!("snapshot hold {id} has a bad expiry or token"));
+    }
+    match (hold.status, hold.finished_at_ms, hold.booking) {
+        (HoldStatus::Active, None, None) if hold.expires_at_ms > state.clock_ms => {
+            take_seats(state, hold.showtime, &hold.seats, Taker::Hold(id))?;
+            state.expiries.insert((hold.expires_at_ms, id));
+        }
+        (HoldStatus::Confirmed, Some(at), Some(_))
+        | (HoldStatus::Released | HoldStatus::Expired, Some(at), None)
+            if at <= state.clock_ms =>
+        {
+            state.finished_holds.insert((at, id));
+        }
+        _ => return Err(format!("snapshot hold {id} has an inconsistent status")),
+    }
+    if state.tokens.insert(hold.token.clone(), id).is_some() {
+        return Err(format!("snapshot hold {id} reuses token {}", hold.token));
+    }
+    if state.holds.insert(id, hold).is_some() {
+        return Err(format!("snapshot lists hold {id} twice"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

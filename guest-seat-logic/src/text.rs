@@ -1,5 +1,5 @@
-//! Plain-text renderings for the consoles: seat maps, booking lines, sentences for results and
-//! refusals, and UTC timestamps.
+//! Plain-text renderings for the consoles: seat maps, catalog and booking lines, sentences for
+//! results and refusals.
 //!
 //! Kept apart from console parsing so that the overview, `console-render` and `describe` share one
 //! wording. Every user-supplied string passes through [`one_line`], so a rendering is always the
@@ -8,54 +8,66 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::command::Applied;
+use crate::activity::Change;
+use crate::catalog::{Movie, Theater};
+use crate::command::{Applied, Effect};
 use crate::contract::ConsoleMode;
-use crate::query::{SeatMap, ShowtimeSummary};
-use crate::rejection::{plural, Rejection};
+use crate::query::{SeatState, ShowtimeDetail, ShowtimeSummary};
+use crate::rejection::{plural, Kind, Rejection};
 use crate::seat::{join_seats, row_letter, SeatId};
-use crate::state::Booking;
+use crate::state::{Booking, BookingStatus, Hold};
+
+pub use crate::timefmt::utc;
 
 /// Draws a seat map:
 ///
 /// ```text
-/// Showtime 1 (4 rows x 6 seats, 23 free)
+/// Showtime 1 (4 rows x 6 seats, 22 free, 1 held)
 ///      1  2  3  4  5  6
-///   a  .  .  X  .  .  .
+///   a  .  .  X  o  .  .
 ///   b  .  .  .  .  .  .
 ///   ...
-///   . free   X booked
+///   . free   o held   X booked
 /// ```
-pub fn seat_map(map: &SeatMap) -> String {
-    let summary = &map.summary;
-    let states: BTreeMap<SeatId, Option<u64>> =
-        map.seats.iter().map(|v| (v.seat, v.booking)).collect();
-    let width = summary.layout.widest().to_string().len().max(2) + 1;
+///
+/// The `held` count is shown only when some seat is held.
+pub fn seat_map(detail: &ShowtimeDetail) -> String {
+    let summary = &detail.summary;
+    let layout = &detail.layout;
+    let states: BTreeMap<SeatId, SeatState> =
+        detail.seats.iter().map(|v| (v.seat, v.state)).collect();
+    let width = layout.widest().to_string().len().max(2) + 1;
+    let held = if summary.held > 0 {
+        format!(", {} held", summary.held)
+    } else {
+        String::new()
+    };
     let mut out = format!(
-        "Showtime {} ({}, {} free)\n   ",
+        "Showtime {} ({}, {} free{held})\n   ",
         summary.id,
-        summary.layout.shape(),
+        layout.shape(),
         summary.free
     );
-    for number in 1..=summary.layout.widest() {
-        // Writing into a String cannot fail.
+    for number in 1..=layout.widest() {
+        // Writing into a String cannot fail (here and below).
         let _ = write!(out, "{number:>width$}");
     }
     out.push('\n');
-    for (index, &seats) in summary.layout.rows.iter().enumerate() {
-        // Writing into a String cannot fail (here and below).
+    for (index, &seats) in layout.rows.iter().enumerate() {
         let _ = write!(out, "  {}", row_letter(index));
         let row = u8::try_from(index).unwrap_or(u8::MAX);
         for number in 1..=seats {
             let mark = match states.get(&SeatId::new(row, number)) {
-                Some(None) => '.',
-                Some(Some(_)) => 'X',
+                Some(SeatState::Free) => '.',
+                Some(SeatState::Held) => 'o',
+                Some(SeatState::Booked) => 'X',
                 None => ' ',
             };
             let _ = write!(out, "{mark:>width$}");
         }
         out.push('\n');
     }
-    out.push_str("  . free   X booked");
+    out.push_str("  . free   o held   X booked");
     out
 }
 
@@ -67,23 +79,68 @@ pub fn showtimes(list: &[ShowtimeSummary]) -> String {
     list.iter()
         .map(|s| {
             format!(
-                "Showtime {}: {}, {} free, {} booked ({} {})",
+                "Showtime {}: {} in {}, {}, {} free, {} held, {} booked",
                 s.id,
-                s.layout.shape(),
+                one_line(&s.movie_title),
+                one_line(&s.theater_name),
+                utc(s.starts_at_ms),
                 s.free,
-                s.booked,
-                s.bookings,
-                plural(s.bookings as usize, "booking", "bookings")
+                s.held,
+                s.booked
             )
         })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-/// One booking on one line: `#3  showtime 1  a1,a2  alice  2024-05-01 12:00:00 UTC  (log 17)`.
+/// One line per movie, or `No movies.`
+pub fn movies(list: &[Movie]) -> String {
+    if list.is_empty() {
+        return "No movies.".to_string();
+    }
+    list.iter()
+        .map(|m| {
+            format!(
+                "Movie {}: {} ({}, {} min, {})",
+                m.id,
+                one_line(&m.info.title),
+                m.info.year,
+                m.info.duration_minutes,
+                one_line(&m.info.director)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One line per theater, or `No theaters.`
+pub fn theaters(list: &[Theater]) -> String {
+    if list.is_empty() {
+        return "No theaters.".to_string();
+    }
+    list.iter()
+        .map(|t| {
+            format!(
+                "Theater {}: {}, {} ({})",
+                t.id,
+                one_line(&t.info.name),
+                one_line(&t.info.location),
+                t.info.layout.shape()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One booking on one line: `#3  showtime 1  a1,a2  alice  2024-05-01 12:00:00 UTC  (log 17)`,
+/// with ` cancelled` at the end when it is.
 pub fn booking_line(booking: &Booking) -> String {
+    let status = match booking.status {
+        BookingStatus::Confirmed => "",
+        BookingStatus::Cancelled => "  cancelled",
+    };
     format!(
-        "#{}  showtime {}  {}  {}  {}  (log {})",
+        "#{}  showtime {}  {}  {}  {}  (log {}){status}",
         booking.id,
         booking.showtime,
         join_seats(&booking.seats, ","),
@@ -101,10 +158,72 @@ pub fn bookings(list: &[Booking]) -> String {
     list.iter().map(booking_line).collect::<Vec<_>>().join("\n")
 }
 
-/// The sentence for a successful command.
+/// One hold on one line: `hold h1f..  showtime 2  a1,a2  alice  active until ... UTC  (log 5)`.
+pub fn hold_line(hold: &Hold) -> String {
+    format!(
+        "hold {}  showtime {}  {}  {}  {} until {}  (log {})",
+        hold.token,
+        hold.showtime,
+        join_seats(&hold.seats, ","),
+        one_line(&hold.user),
+        hold.status.name(),
+        utc(hold.expires_at_ms),
+        hold.log_index
+    )
+}
+
+/// One line per change, oldest first, or `No activity.`
+pub fn activity(showtime: u32, changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return format!("No activity in showtime {showtime}.");
+    }
+    changes
+        .iter()
+        .map(|c| {
+            let mut line = format!(
+                "log {}  {}  {}  {} {}",
+                c.index,
+                utc(c.at_ms),
+                one_line(&c.user),
+                c.action.name(),
+                join_seats(&c.seats, ",")
+            );
+            if let Some(booking) = c.booking {
+                let _ = write!(line, "  booking #{booking}");
+            }
+            if let Some(hold) = &c.hold {
+                let _ = write!(line, "  hold {}", one_line(hold));
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The sentences for a successful command, then one per hold its entry expired.
 pub fn applied(applied: &Applied, mode: ConsoleMode) -> String {
-    match applied {
-        Applied::Booked(b) => match mode {
+    let mut lines = vec![effect(&applied.effect, mode)];
+    lines.extend(applied.expired.iter().map(expired));
+    lines.join("\n")
+}
+
+/// The sentence for an expired hold.
+pub fn expired(hold: &Hold) -> String {
+    format!(
+        "Hold {} of {} expired; {} {} {} free again.",
+        hold.token,
+        one_line(&hold.user),
+        plural(hold.seats.len(), "seat", "seats"),
+        join_seats(&hold.seats, ", "),
+        plural(hold.seats.len(), "is", "are")
+    )
+}
+
+/// The sentence for what a command did.
+fn effect(effect: &Effect, mode: ConsoleMode) -> String {
+    match effect {
+        Effect::Tick => "Tick.".to_string(),
+        Effect::Booked(b) => match mode {
             ConsoleMode::Demo => format!(
                 "Booked {} for {} (booking #{}).",
                 join_seats(&b.seats, ", "),
@@ -119,17 +238,66 @@ pub fn applied(applied: &Applied, mode: ConsoleMode) -> String {
                 b.id
             ),
         },
-        Applied::Cancelled(b) => format!(
+        Effect::Cancelled(b) => format!(
             "Cancelled booking #{}; {} {} {} free again.",
             b.id,
             plural(b.seats.len(), "seat", "seats"),
             join_seats(&b.seats, ", "),
             plural(b.seats.len(), "is", "are")
         ),
-        Applied::ShowtimeCreated(s) => {
-            format!("Created showtime {} ({}).", s.id, s.layout.shape())
+        Effect::Held(h) => format!(
+            "Held {} in showtime {} for {} until {} (hold {}).",
+            join_seats(&h.seats, ", "),
+            h.showtime,
+            one_line(&h.user),
+            utc(h.expires_at_ms),
+            h.token
+        ),
+        Effect::Extended(h) => format!("Hold {} now expires at {}.", h.token, utc(h.expires_at_ms)),
+        Effect::Confirmed { hold, booking } => format!(
+            "Confirmed hold {}: booked {} in showtime {} for {} (booking #{}).",
+            hold.token,
+            join_seats(&booking.seats, ", "),
+            booking.showtime,
+            one_line(&booking.user),
+            booking.id
+        ),
+        Effect::Released(h) => format!(
+            "Released hold {}; {} {} {} free again.",
+            h.token,
+            plural(h.seats.len(), "seat", "seats"),
+            join_seats(&h.seats, ", "),
+            plural(h.seats.len(), "is", "are")
+        ),
+        Effect::MovieCreated(m) => format!("Created movie {} ({}).", m.id, one_line(&m.info.title)),
+        Effect::MovieRemoved(m) => format!("Removed movie {} ({}).", m.id, one_line(&m.info.title)),
+        Effect::TheaterCreated(t) => format!(
+            "Created theater {} ({}, {}).",
+            t.id,
+            one_line(&t.info.name),
+            t.info.layout.shape()
+        ),
+        Effect::TheaterRemoved(t) => {
+            format!("Removed theater {} ({}).", t.id, one_line(&t.info.name))
         }
-        Applied::ShowtimeRemoved(s) => format!("Removed showtime {}.", s.id),
+        Effect::ShowtimeCreated(d) => format!(
+            "Created showtime {} ({} in {}, {}, {}).",
+            d.summary.id,
+            one_line(&d.summary.movie_title),
+            one_line(&d.summary.theater_name),
+            utc(d.summary.starts_at_ms),
+            d.layout.shape()
+        ),
+        Effect::ShowtimeRemoved(s) => format!("Removed showtime {}.", s.id),
+    }
+}
+
+/// `Movie`, `Theater`, `Showtime`.
+fn capitalised(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Movie => "Movie",
+        Kind::Theater => "Theater",
+        Kind::Showtime => "Showtime",
     }
 }
 
@@ -140,7 +308,20 @@ pub fn rejection(rejection: &Rejection, mode: ConsoleMode) -> String {
             "The state machine could not decode the request ({bytes} bytes); plugin versions \
              may differ."
         ),
+        Rejection::Invalid { field, reason } => format!("Invalid {field}: {reason}."),
+        Rejection::NoSeats => "Name at least one seat.".to_string(),
+        Rejection::TooManySeats { count, max } => {
+            format!("That is {count} seats; one request may take at most {max}.")
+        }
+        Rejection::DuplicateSeats { seats } => format!(
+            "{} {} {} listed more than once.",
+            if seats.len() == 1 { "Seat" } else { "Seats" },
+            join_seats(seats, ", "),
+            plural(seats.len(), "is", "are")
+        ),
         Rejection::UnknownShowtime { showtime } => format!("There is no showtime {showtime}."),
+        Rejection::UnknownMovie { movie } => format!("There is no movie {movie}."),
+        Rejection::UnknownTheater { theater } => format!("There is no theater {theater}."),
         Rejection::UnknownSeats {
             showtime,
             seats,
@@ -164,26 +345,51 @@ pub fn rejection(rejection: &Rejection, mode: ConsoleMode) -> String {
                 plural(seats.len(), "is", "are")
             )
         }
-        Rejection::NoSeats => "Name at least one seat.".to_string(),
-        Rejection::TooManySeats { count, max } => {
-            format!("That is {count} seats; one booking may take at most {max}.")
-        }
-        Rejection::DuplicateSeats { seats } => format!(
-            "{} {} {} listed more than once.",
-            if seats.len() == 1 { "Seat" } else { "Seats" },
-            join_seats(seats, ", "),
-            plural(seats.len(), "is", "are")
-        ),
-        Rejection::InvalidUser { reason } => format!("Invalid user: {reason}."),
         Rejection::UnknownBooking { booking } => format!("There is no booking #{booking}."),
-        Rejection::NotOwner { booking } => {
+        Rejection::NotBookingOwner { booking } => {
             format!("Booking #{booking} was made by another user; only they can cancel it.")
         }
-        Rejection::ShowtimeExists { showtime } => format!("Showtime {showtime} already exists."),
-        Rejection::InvalidRows { reason } => format!("Invalid rows: {reason}."),
-        Rejection::ShowtimeHasBookings { showtime, bookings } => format!(
-            "Showtime {showtime} still has {bookings} {}; cancel them first.",
-            plural(*bookings as usize, "booking", "bookings")
+        Rejection::BookingCancelled { booking } => {
+            format!("Booking #{booking} is already cancelled.")
+        }
+        Rejection::UnknownHold { hold } => format!("There is no hold {}.", one_line(hold)),
+        Rejection::NotHoldOwner { hold } => {
+            format!("Hold {hold} was made by another user; only they can change it.")
+        }
+        Rejection::HoldExpired { hold } => format!("Hold {hold} expired; its seats were freed."),
+        Rejection::HoldFinished { hold, status } => {
+            format!("Hold {hold} is already {}.", status.name())
+        }
+        Rejection::AlreadyExists { kind, id } => {
+            format!("{} {id} already exists.", capitalised(*kind))
+        }
+        Rejection::InUse {
+            kind: Kind::Showtime,
+            id,
+            bookings,
+            holds,
+            ..
+        } => format!(
+            "Showtime {id} still has {bookings} {} and {holds} active {}; cancel or release \
+             them first.",
+            plural(*bookings as usize, "booking", "bookings"),
+            plural(*holds as usize, "hold", "holds")
+        ),
+        Rejection::InUse {
+            kind,
+            id,
+            showtimes,
+            ..
+        } => format!(
+            "{} {id} is used by {} {}; remove {} first.",
+            capitalised(*kind),
+            plural(showtimes.len(), "showtime", "showtimes"),
+            showtimes
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            plural(showtimes.len(), "it", "them")
         ),
     }
 }
@@ -202,49 +408,11 @@ pub fn one_line(text: &str) -> String {
     out
 }
 
-/// Formats ms since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian).
-pub fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's `civil_from_days`, for
-/// non-negative day counts.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::query::Query;
-    use crate::state::State;
-
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc(1_700_000_000_123), "2023-11-14 22:13:20 UTC");
-        // The largest value must not overflow.
-        assert!(utc(u64::MAX).ends_with("UTC"));
-    }
+    use crate::state::{State, Taker};
 
     #[test]
     fn one_line_removes_control_characters_and_cuts_long_text() {
@@ -253,28 +421,23 @@ mod tests {
     }
 
     #[test]
-    fn seat_map_marks_booked_seats_and_aligns_columns() {
+    fn seat_map_marks_held_and_booked_seats_and_aligns_columns() {
         let mut state = State::default();
         if let Some(s) = state.showtimes.get_mut(&1) {
-            s.taken.insert(SeatId::new(0, 3), 1);
-            s.bookings.insert(1);
+            s.seats.insert(SeatId::new(0, 3), Taker::Booking(1));
+            s.seats.insert(SeatId::new(0, 4), Taker::Hold(1));
         }
-        let query = Query::Seats {
-            showtime: 1,
-            filter: None,
-        };
-        let map = match query.answer(&state) {
-            Ok(crate::query::Answer::Seats(map)) => map,
+        let detail = match (Query::Showtime { showtime: 1 }).answer(&state) {
+            Ok(crate::query::Answer::Showtime(detail)) => detail,
             other => panic!("unexpected {other:?}"),
         };
-        let text = seat_map(&map);
-        let expected = "Showtime 1 (4 rows x 6 seats, 23 free)\n\
+        let expected = "Showtime 1 (4 rows x 6 seats, 22 free, 1 held)\n\
                         \x20    1  2  3  4  5  6\n\
-                        \x20 a  .  .  X  .  .  .\n\
+                        \x20 a  .  .  X  o  .  .\n\
                         \x20 b  .  .  .  .  .  .\n\
                         \x20 c  .  .  .  .  .  .\n\
                         \x20 d  .  .  .  .  .  .\n\
-                        \x20 . free   X booked";
-        assert_eq!(text, expected);
+                        \x20 . free   o held   X booked";
+        assert_eq!(seat_map(&detail), expected);
     }
 }

@@ -1,0 +1,93 @@
+//! `GET /api/openapi.json`: the OpenAPI 3.1 description of every route, written by hand.
+//!
+//! The document is the file `guest-seat-logic/openapi.json`, embedded with `include_str!` so that
+//! it travels with the plugin (a swap updates it with the routes). A test checks that its paths
+//! and methods are exactly [`crate::http::ROUTES`], so the two cannot drift apart silently.
+
+use crate::contract::HttpResponse;
+
+/// The document, as written.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
+/// The 200 response carrying the document.
+pub fn response() -> HttpResponse {
+    HttpResponse {
+        status: 200,
+        headers: vec![
+            ("content-type".to_string(), "application/json".to_string()),
+            ("cache-control".to_string(), "no-cache".to_string()),
+        ],
+        body: DOCUMENT.as_bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::contract::{HttpRequest, RouteAction};
+    use crate::http::{route, ROUTES};
+
+    /// `(path, METHOD)` pairs of the route table.
+    fn table() -> BTreeSet<(String, String)> {
+        ROUTES
+            .iter()
+            .flat_map(|r| {
+                r.methods
+                    .iter()
+                    .map(|m| (r.path.to_string(), m.to_string()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn document_lists_exactly_the_routed_paths_and_methods() {
+        let doc: Value = serde_json::from_str(DOCUMENT).unwrap_or(Value::Null);
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut listed = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {
+                listed.insert((path.clone(), method.to_ascii_uppercase()));
+            }
+        }
+        assert_eq!(listed, table());
+        for schema in [
+            "Movie", "Theater", "Showtime", "Seat", "Hold", "Booking", "Problem", "Change",
+        ] {
+            assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+        }
+    }
+
+    #[test]
+    fn every_table_entry_is_routed() {
+        for (path, method) in table() {
+            let concrete = path
+                .replace("{id}", "2")
+                .replace("{token}", "h0123456789abcdef");
+            let body = match (concrete.as_str(), method.as_str()) {
+                ("/api/movies", "POST") => r#"{"title":"Up","year":2009,"duration_minutes":96}"#,
+                ("/api/theaters", "POST") => r#"{"name":"Hall","rows":[{"row":"a","seats":3}]}"#,
+                ("/api/showtimes", "POST") => {
+                    r#"{"movie_id":1,"theater_id":1,"starts_at":"2026-12-01T20:00:00Z","price_cents":900}"#
+                }
+                (_, "GET") => "",
+                (p, _) if p.ends_with("/holds") || p.ends_with("/bookings") => {
+                    r#"{"seats":["a1"],"user":"alice"}"#
+                }
+                _ => r#"{"user":"alice"}"#,
+            };
+            let request = HttpRequest {
+                method: method.clone(),
+                path: concrete.clone(),
+                body: body.as_bytes().to_vec(),
+                ..HttpRequest::default()
+            };
+            if let RouteAction::Respond(response) = route(&request) {
+                assert_eq!(response.status, 200, "{method} {concrete}: {response:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The web page (seat picker) served at `/`, compiled into the plugin.
+//!
+//! The files live in `guest-seat-logic/web/` and are embedded with `include_bytes!`, so a plugin
+//! swap (a log entry) updates the page on every node at once, with no file on any node's disk.
+//! `cache-control: no-cache` makes browsers revalidate, so they notice a swap at the next load.
+
+use crate::contract::HttpResponse;
+
+/// `(path, content type, bytes)` of every embedded file.
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_bytes!("../web/index.html"),
+    ),
+    (
+        "/app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../web/app.js"),
+    ),
+    (
+        "/app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../web/app.css"),
+    ),
+];
+
+/// The 200 response for an embedded file; `None` for any other path.
+pub fn asset(path: &str) -> Option<HttpResponse> {
+    let (_, content_type, bytes) = ASSETS.iter().find(|(p, _, _)| *p == path)?;
+    Some(HttpResponse {
+        status: 200,
+        headers: vec![
+            ("content-type".to_string(), (*content_type).to_string()),
+            ("cache-control".to_string(), "no-cache".to_string()),
+        ],
+        body: bytes.to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serves_the_three_files_with_their_types() {
+        for (path, kind) in [
+            ("/", "text/html"),
+            ("/app.js", "text/javascript"),
+            ("/app.css", "text/css"),
+        ] {
+            let Some(response) = asset(path) else {
+                panic!("{path} missing")
+            };
+            assert_eq!(response.status, 200);
+            assert!(response
+                .header("content-type")
+                .is_some_and(|t| t.starts_with(kind)));
+            assert_eq!(response.header("cache-control"), Some("no-cache"));
+            assert!(!response.body.is_empty());
+        }
+        assert!(asset("/index.html").is_none());
+    }
+}
