@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -98,29 +98,54 @@ async fn handle(node: Node, request: Request<Incoming>) -> Response<ApiBody> {
     }
 }
 
+/// Most bytes of an oversized body read and discarded before answering 413: a client that
+/// sends its whole body before reading the answer then gets the 413 instead of a reset.
+const MAX_DRAIN: usize = 8 << 20;
+
 async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Reply> {
-    match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                Err(problem(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body-too-large",
-                    "Request body too large",
-                    &format!("the limit is {limit} bytes"),
-                ))
-            } else {
-                Err(problem(
-                    StatusCode::BAD_REQUEST,
-                    "bad-body",
-                    "Unreadable request body",
-                    &e.to_string(),
-                ))
-            }
+    let too_large = || {
+        problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            &format!("the limit is {limit} bytes"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_DRAIN) {
+        return Err(too_large());
+    }
+    let mut body = request.into_body();
+    let mut collected = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            problem(
+                StatusCode::BAD_REQUEST,
+                "bad-body",
+                "Unreadable request body",
+                &e.to_string(),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > MAX_DRAIN {
+            break;
+        }
+        if seen <= limit {
+            collected.extend_from_slice(&data);
         }
     }
+    if seen > limit {
+        return Err(too_large());
+    }
+    Ok(Bytes::from(collected))
 }
 
 fn postcard_reply<T: serde::Serialize>(value: &T) -> Reply {
