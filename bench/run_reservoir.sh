@@ -39,8 +39,6 @@ JSON
   done
   "$ROOT/bench/create_showtimes.sh" 6100 "$SHOWTIME_IDS"
 }
-  done
-}
 
 leader_pid() {
   local leader; leader=$(curl -sf "127.0.0.1:6100/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["leader_id"])')
