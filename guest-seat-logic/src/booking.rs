@@ -35,6 +35,7 @@ pub(crate) fn book(
             showtime: showtime_id,
         })?;
     showtime.check_free(&seats)?;
+    state.rules.check_take(showtime, &seats)?;
     // Every rule holds: mutate from here on, nothing below can fail.
     let booking = insert_booking(state, showtime_id, seats, user, None, at, Action::Booked);
     Ok(Effect::Booked(booking))

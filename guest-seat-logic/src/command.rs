@@ -25,7 +25,9 @@ use crate::seat::SeatId;
 use crate::state::{Booking, Hold, State};
 use crate::{admin, booking, hold};
 
-/// Most seats one booking or hold request may take.
+/// Most seats one booking or hold request may name: the request shape, checked without the
+/// state (so also by the fronts, before the log). The rules in force may allow fewer
+/// ([`crate::rules::RuleSet::max_seats_per_request`]).
 pub const MAX_SEATS_PER_REQUEST: usize = 10;
 
 /// Longest user name, in characters.

@@ -33,6 +33,7 @@ pub(crate) fn hold(
             showtime: showtime_id,
         })?;
     showtime.check_free(&seats)?;
+    state.rules.check_take(showtime, &seats)?;
     // Every rule holds: mutate from here on, nothing below can fail.
     let id = state.next_hold;
     state.next_hold = state.next_hold.saturating_add(1);

@@ -1,4 +1,5 @@
-//! Cinema seat reservation rules: the plugin `plugins/seat.wasm` that the replicated host runs.
+//! Cinema seat reservation rules: the plugins `plugins/seat.wasm` (version 1) and
+//! `plugins/seat-v2.wasm` (version 2, cargo feature `v2`) that the replicated host runs.
 //!
 //! The host replicates opaque bytes through Raft and calls this plugin to apply each committed
 //! entry; every seat rule and all state live here. Commands, queries and their results travel as
@@ -17,6 +18,7 @@
 //! - [`admin`]: adding and removing movies, theaters and showtimes.
 //! - [`query`]: read-only requests and answers.
 //! - [`rejection`]: why a command or query was refused.
+//! - [`rules`]: the rules that differ between versions 1 and 2 (feature `v2`), and their checks.
 //! - [`snapshot`]: the versioned snapshot format.
 //! - [`machine`]: `machine.*` at the byte level (clock, expiry sweep, decode, apply, encode).
 //! - [`topics`]: `front.topics`, which live views an entry changed.
@@ -46,6 +48,7 @@ pub mod openapi;
 pub mod problem;
 pub mod query;
 pub mod rejection;
+pub mod rules;
 pub mod seat;
 pub mod snapshot;
 pub mod state;

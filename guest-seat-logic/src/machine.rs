@@ -13,14 +13,15 @@ use crate::contract::{LogContext, PluginInfo};
 use crate::hold;
 use crate::query::Query;
 use crate::rejection::Rejection;
-use crate::snapshot::{self, MIN_RESTORE_FORMAT, SNAPSHOT_FORMAT};
+use crate::rules::{MIN_RESTORE_FORMAT, RULES, SNAPSHOT_FORMAT};
+use crate::snapshot;
 use crate::state::State;
 
 /// Plugin name reported by `info`.
 pub const NAME: &str = "seat-logic";
 
-/// Rules version reported by `info`.
-pub const VERSION: &str = "1.0.0";
+/// Rules version reported by `info` (1.0.0, or 2.0.0 with the feature `v2`).
+pub use crate::rules::VERSION;
 
 /// The replicated state machine: one per replica, fed every committed command in log order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -47,9 +48,12 @@ impl Machine {
             version: VERSION.to_string(),
             snapshot_format: SNAPSHOT_FORMAT,
             min_restore_format: MIN_RESTORE_FORMAT,
-            description: "Cinema seat reservations: catalog, showtimes, seat maps, timed holds, \
-                          all-or-none bookings, owner-only changes, activity and live topics."
-                .to_string(),
+            description: format!(
+                "Cinema seat reservations: catalog, showtimes, seat maps, timed holds, \
+                 all-or-none bookings, owner-only changes, activity and live topics; rules {VERSION}: \
+                 {}.",
+                RULES.summary()
+            ),
         }
     }
 

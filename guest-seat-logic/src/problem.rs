@@ -270,6 +270,29 @@ impl Problem {
                     _ => problem.with("showtimes", showtimes.clone()),
                 }
             }
+            Rejection::TooManySeatsForRules { count, max } => Problem::new(
+                422,
+                "too-many-seats",
+                "Too many seats for the rules",
+                format!("{count} seats requested; the seat rules allow at most {max} per request"),
+            )
+            .with("field", "seats")
+            .with("count", *count)
+            .with("max", *max),
+            Rejection::StrandedSeat { showtime, seats } => Problem::new(
+                409,
+                "stranded-seat",
+                "Seat would be stranded",
+                format!(
+                    "taking these seats would leave {} {} of showtime {showtime} free between \
+                     taken seats; include {} or choose other seats",
+                    plural(seats.len(), "seat", "seats"),
+                    join_seats(seats, ", "),
+                    plural(seats.len(), "it", "them"),
+                ),
+            )
+            .with("showtime", *showtime)
+            .with("seats", seat_list(seats)),
         }
     }
 

@@ -155,6 +155,22 @@ pub enum Rejection {
         /// Active holds on the showtime.
         holds: u32,
     },
+    /// A hold or booking request took more seats than the rules in force allow (version 2
+    /// rules: [`crate::rules::MAX_SEATS_V2`]); nothing was taken.
+    TooManySeatsForRules {
+        /// How many seats were named.
+        count: u32,
+        /// The rules' limit.
+        max: u32,
+    },
+    /// Taking the seats would leave single free seats between taken seats of a row (version 2
+    /// rules); nothing was taken.
+    StrandedSeat {
+        /// The showtime asked for.
+        showtime: u32,
+        /// The free seats that would be stranded, in map order.
+        seats: Vec<SeatId>,
+    },
 }
 
 impl Rejection {
@@ -210,6 +226,14 @@ impl Rejection {
             }
             Rejection::AlreadyExists { kind, id } => format!("{} {id} exists", kind.name()),
             Rejection::InUse { kind, id, .. } => format!("{} {id} in use", kind.name()),
+            Rejection::TooManySeatsForRules { count, max } => {
+                format!("{count} seats given, the rules allow at most {max}")
+            }
+            Rejection::StrandedSeat { seats, .. } => format!(
+                "would strand {} {}",
+                plural(seats.len(), "seat", "seats"),
+                join_seats(seats, ",")
+            ),
         }
     }
 }

@@ -4,18 +4,29 @@
 //!
 //! ```text
 //! snapshot = format body
-//! format   = u32, little-endian     ; 1 for this version
-//! body     = postcard(SnapshotV1)   ; nothing may follow it
+//! format   = u32, little-endian          ; 1 (plugin 1.0.0) or 2 (plugin 2.0.0)
+//! body     = facts                       ; format 1
+//!          | rule-set facts              ; format 2
+//! rule-set = postcard(RuleSet)           ; see crate::rules
+//! facts    = postcard(Facts)             ; nothing may follow it
 //! ```
+//!
+//! Format 2 is format 1 with the rule set in force in front: the facts are encoded the same way,
+//! so one reader serves both. A build reads every format from [`MIN_RESTORE_FORMAT`] to the one
+//! it writes ([`SNAPSHOT_FORMAT`], chosen by the feature `v2` in [`crate::rules`]) and refuses
+//! newer ones with a sentence naming both. Restoring a format 1 snapshot fills the rule set
+//! with this build's [`RULES`]: that is the v1 to v2 migration, after which the seat limit and
+//! the stranded-seat rule apply to new requests (bookings made under the old rules stay).
 //!
 //! Format 1 was redefined once, before any deployment, to hold the catalog, holds and activity;
 //! from now on a changed body gets a new tag. The body holds only the facts (catalog, showtimes
-//! with their activity, bookings, holds, counters, clock); every index (who has which seat,
-//! tokens, expiry and retention order) is rebuilt on restore. That keeps the format independent
-//! of the in-memory structure, and rebuilding doubles as a consistency check: a snapshot whose
-//! holds and bookings overlap, point at missing seats, showtimes, movies or theaters, reuse
-//! tokens or ids, or keep an active hold past its expiry is refused. Decoding and checking finish
-//! before anything is replaced, so a refused restore leaves the old state in place.
+//! with their activity, bookings, holds, counters, clock, rules); every index (who has which
+//! seat, tokens, expiry and retention order) is rebuilt on restore. That keeps the format
+//! independent of the in-memory structure, and rebuilding doubles as a consistency check: a
+//! snapshot whose holds and bookings overlap, point at missing seats, showtimes, movies or
+//! theaters, reuse tokens or ids, keep an active hold past its expiry, or record rules outside
+//! their limits is refused. Decoding and checking finish before anything is replaced, so a
+//! refused restore leaves the old state in place.
 
 use std::collections::VecDeque;
 
@@ -24,18 +35,14 @@ use serde::{Deserialize, Serialize};
 use crate::activity::{Change, MAX_ACTIVITY};
 use crate::catalog::{Movie, Theater};
 use crate::command::{check_seat_list, check_user, MAX_TTL_SECONDS};
+use crate::rules::{RuleSet, RULES};
+pub use crate::rules::{MIN_RESTORE_FORMAT, SNAPSHOT_FORMAT};
 use crate::seat::{Layout, SeatId};
 use crate::state::{Booking, BookingStatus, Hold, HoldStatus, Showtime, State, Taker};
 
-/// Format `snapshot` writes.
-pub const SNAPSHOT_FORMAT: u32 = 1;
-
-/// Oldest format `restore` accepts.
-pub const MIN_RESTORE_FORMAT: u32 = 1;
-
-/// Body of a format-1 snapshot.
+/// The facts of a snapshot, shared by formats 1 and 2 (format 1 called it the whole body).
 #[derive(Debug, Serialize, Deserialize)]
-struct SnapshotV1 {
+struct Facts {
     /// Plugin clock.
     clock_ms: u64,
     /// Id of the next booking.
@@ -67,9 +74,15 @@ struct ShowtimeRecord {
     activity: Vec<Change>,
 }
 
-/// Writes the state as format-1 snapshot bytes.
+/// Writes the state as snapshot bytes of [`SNAPSHOT_FORMAT`].
 pub fn write(state: &State) -> Vec<u8> {
-    let body = SnapshotV1 {
+    encode(state, SNAPSHOT_FORMAT)
+}
+
+/// Writes the state in `format`: 1 leaves the rules out, 2 (and anything else, which only tests
+/// ask for) writes them before the facts.
+fn encode(state: &State, format: u32) -> Vec<u8> {
+    let facts = Facts {
         clock_ms: state.clock_ms,
         next_booking: state.next_booking,
         next_hold: state.next_hold,
@@ -92,13 +105,17 @@ pub fn write(state: &State) -> Vec<u8> {
         bookings: state.bookings.values().cloned().collect(),
         holds: state.holds.values().cloned().collect(),
     };
-    let mut bytes = SNAPSHOT_FORMAT.to_le_bytes().to_vec();
+    let mut bytes = format.to_le_bytes().to_vec();
     // Encoding derived types into a Vec cannot fail; an empty body would be refused by restore.
-    bytes.extend(postcard::to_allocvec(&body).unwrap_or_default());
+    if format != 1 {
+        bytes.extend(postcard::to_allocvec(&state.rules).unwrap_or_default());
+    }
+    bytes.extend(postcard::to_allocvec(&facts).unwrap_or_default());
     bytes
 }
 
-/// Reads snapshot bytes into a complete, checked state.
+/// Reads snapshot bytes of any format from [`MIN_RESTORE_FORMAT`] to [`SNAPSHOT_FORMAT`] into a
+/// complete, checked state.
 ///
 /// # Errors
 ///
@@ -110,25 +127,44 @@ pub fn read(bytes: &[u8]) -> Result<State, String> {
             bytes.len()
         ));
     };
-    match u32::from_le_bytes(*tag) {
-        1 => read_v1(body),
-        other => Err(format!(
-            "unsupported snapshot format {other}: this plugin reads formats \
-             {MIN_RESTORE_FORMAT} to {SNAPSHOT_FORMAT}"
-        )),
+    let format = u32::from_le_bytes(*tag);
+    if format > SNAPSHOT_FORMAT {
+        return Err(format!(
+            "snapshot format {format} is newer than this plugin reads ({SNAPSHOT_FORMAT})"
+        ));
     }
-}
-
-/// Decodes and checks a format-1 body.
-fn read_v1(body: &[u8]) -> Result<State, String> {
-    let (snapshot, rest) = postcard::take_from_bytes::<SnapshotV1>(body)
-        .map_err(|e| format!("snapshot format 1 body does not decode: {e}"))?;
+    if format < MIN_RESTORE_FORMAT {
+        return Err(format!(
+            "snapshot format {format} is older than this plugin reads \
+             ({MIN_RESTORE_FORMAT} to {SNAPSHOT_FORMAT})"
+        ));
+    }
+    let (rules, facts) = if format == 1 {
+        // The migration: a format 1 state gets this build's rules.
+        (RULES, body)
+    } else {
+        let (rules, facts) = postcard::take_from_bytes::<RuleSet>(body)
+            .map_err(|e| format!("snapshot format {format} rules do not decode: {e}"))?;
+        rules
+            .check()
+            .map_err(|e| format!("snapshot format {format}: {e}"))?;
+        (rules, facts)
+    };
+    let (facts, rest) = postcard::take_from_bytes::<Facts>(facts)
+        .map_err(|e| format!("snapshot format {format} body does not decode: {e}"))?;
     if !rest.is_empty() {
         return Err(format!(
-            "snapshot format 1 body has {} unexpected trailing bytes",
+            "snapshot format {format} body has {} unexpected trailing bytes",
             rest.len()
         ));
     }
+    let mut state = restore_facts(facts)?;
+    state.rules = rules;
+    Ok(state)
+}
+
+/// Checks decoded facts and rebuilds every index from them.
+fn restore_facts(snapshot: Facts) -> Result<State, String> {
     let mut state = State::empty();
     state.clock_ms = snapshot.clock_ms;
     state.next_booking = snapshot.next_booking;

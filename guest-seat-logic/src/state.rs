@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::activity::Change;
 use crate::catalog::{default_movies, default_theaters, Movie, Theater};
 use crate::rejection::Rejection;
+use crate::rules::{RuleSet, RULES};
 use crate::seat::{Layout, SeatId};
 
 /// Id of the showtime that exists at first start, and that the demo console books into.
@@ -267,6 +268,9 @@ pub struct State {
     pub finished_holds: BTreeSet<(u64, u64)>,
     /// *Derived*: `(cancelled_at, booking id)` of every cancelled booking, for pruning.
     pub cancelled_bookings: BTreeSet<(u64, u64)>,
+    /// The seat rules in force: this build's [`crate::rules::RULES`] at first start and after
+    /// restoring a format 1 snapshot, else as a format 2 snapshot recorded them.
+    pub rules: RuleSet,
 }
 
 /// The first-start showtimes: `(id, movie, theater, starts_at, price_cents)`.
@@ -319,6 +323,7 @@ impl State {
             expiries: BTreeSet::new(),
             finished_holds: BTreeSet::new(),
             cancelled_bookings: BTreeSet::new(),
+            rules: RULES,
         }
     }
 

@@ -391,6 +391,22 @@ pub fn rejection(rejection: &Rejection, mode: ConsoleMode) -> String {
                 .join(", "),
             plural(showtimes.len(), "it", "them")
         ),
+        Rejection::TooManySeatsForRules { count, max } => {
+            format!("That is {count} seats; the rules allow at most {max} per hold or booking.")
+        }
+        Rejection::StrandedSeat { showtime, seats } => {
+            let which = match mode {
+                ConsoleMode::Demo => String::new(),
+                ConsoleMode::Dev => format!(" in showtime {showtime}"),
+            };
+            format!(
+                "That would leave {} {}{which} alone between taken seats; pick {} too, or \
+                 seats elsewhere.",
+                plural(seats.len(), "seat", "seats"),
+                join_seats(seats, ", "),
+                plural(seats.len(), "it", "them")
+            )
+        }
     }
 }
 

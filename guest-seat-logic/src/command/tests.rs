@@ -136,7 +136,9 @@ fn seat_requests_refuse_duplicates_unknown_seats_and_bad_sizes() {
     );
     let ten = ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10"];
     assert_eq!(state, State::default());
-    booked(run(&mut state, 2, book(2, &ten, "alice")));
+    // As many seats as the rules in force allow (all ten under the version 1 rules).
+    let max = state.rules.max_seats_per_request as usize;
+    booked(run(&mut state, 2, book(2, &ten[..max], "alice")));
     assert_eq!(
         run(&mut state, 3, book(9, &["a1"], "alice")),
         Err(Rejection::UnknownShowtime { showtime: 9 })

@@ -352,5 +352,16 @@ fn restore_replaces_the_state_and_keeps_deadlines() {
 fn info_reports_name_version_and_formats() {
     let info = Machine::info();
     assert_eq!(info.name, "seat-logic");
-    assert_eq!((info.snapshot_format, info.min_restore_format), (1, 1));
+    if cfg!(feature = "v2") {
+        assert_eq!(info.version, "2.0.0");
+        assert_eq!((info.snapshot_format, info.min_restore_format), (2, 1));
+        assert!(
+            info.description.contains("at most 6 seats"),
+            "{}",
+            info.description
+        );
+    } else {
+        assert_eq!(info.version, "1.0.0");
+        assert_eq!((info.snapshot_format, info.min_restore_format), (1, 1));
+    }
 }

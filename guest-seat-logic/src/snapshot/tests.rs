@@ -6,6 +6,7 @@ use crate::catalog::{MovieInfo, TheaterInfo};
 use crate::command::{Command, Effect};
 use crate::contract::LogContext;
 use crate::machine::Machine;
+use crate::rules::{RuleSet, RULES};
 
 /// A state with every kind of fact: new catalog entries, an active hold, a confirmed hold, a
 /// released hold, an expired hold, confirmed and cancelled bookings, activity.
@@ -138,7 +139,7 @@ fn busy_state() -> State {
 fn snapshot_round_trip_restores_the_same_state() {
     let state = busy_state();
     let bytes = write(&state);
-    assert_eq!(&bytes[..4], &1u32.to_le_bytes());
+    assert_eq!(&bytes[..4], &SNAPSHOT_FORMAT.to_le_bytes());
     assert_eq!(read(&bytes), Ok(state));
 }
 
@@ -149,11 +150,128 @@ fn default_and_empty_states_round_trip() {
 }
 
 #[test]
-fn restore_refuses_unknown_formats() {
+fn restore_refuses_formats_newer_or_older_than_it_reads() {
     let mut bytes = write(&State::default());
-    bytes[..4].copy_from_slice(&2u32.to_le_bytes());
+    let newer = SNAPSHOT_FORMAT + 1;
+    bytes[..4].copy_from_slice(&newer.to_le_bytes());
     let err = read(&bytes).err().unwrap_or_default();
-    assert!(err.contains("unsupported snapshot format 2"), "{err}");
+    assert_eq!(
+        err,
+        format!("snapshot format {newer} is newer than this plugin reads ({SNAPSHOT_FORMAT})")
+    );
+    bytes[..4].copy_from_slice(&0u32.to_le_bytes());
+    let err = read(&bytes).err().unwrap_or_default();
+    assert!(err.contains("snapshot format 0 is older"), "{err}");
+}
+
+#[test]
+fn format_2_is_the_rule_set_followed_by_the_format_1_body() {
+    let state = busy_state();
+    let one = encode(&state, 1);
+    let two = encode(&state, 2);
+    let rules = postcard::to_allocvec(&state.rules).unwrap_or_default();
+    assert_eq!(&two[..4], &2u32.to_le_bytes());
+    assert_eq!(&two[4..4 + rules.len()], &rules[..]);
+    assert_eq!(&two[4 + rules.len()..], &one[4..]);
+}
+
+#[test]
+fn format_1_restores_with_this_builds_rules() {
+    // The migration: a format 1 snapshot records no rules, so the restoring build's apply.
+    let mut state = busy_state();
+    state.rules = RuleSet {
+        max_seats_per_request: 3,
+        no_stranded_seats: !RULES.no_stranded_seats,
+    };
+    let restored = read(&encode(&state, 1));
+    state.rules = RULES;
+    assert_eq!(restored, Ok(state));
+}
+
+#[cfg(not(feature = "v2"))]
+#[test]
+fn v1_refuses_a_format_2_snapshot() {
+    let err = read(&encode(&busy_state(), 2)).err().unwrap_or_default();
+    assert_eq!(err, "snapshot format 2 is newer than this plugin reads (1)");
+}
+
+/// A state as plugin 1.0.0 leaves it: a 10-seat booking and a single-seat gap (a2 of showtime
+/// 1), both allowed by the version 1 rules.
+#[cfg(feature = "v2")]
+fn v1_state() -> State {
+    let mut state = busy_state();
+    state.rules = crate::rules::V1_RULES;
+    let ctx = LogContext {
+        index: 100,
+        term: 1,
+        leader_time_ms: state.clock_ms,
+    };
+    let ten = ["a1", "a3", "a4", "a5", "a6", "b1", "b2", "b3", "b4", "b5"];
+    let book = Command::Book {
+        showtime: 3,
+        seats: ten.iter().filter_map(|t| SeatId::parse(t)).collect(),
+        user: "carol".into(),
+    };
+    let now = state.clock_ms;
+    assert!(matches!(
+        book.apply(&mut state, &ctx, now),
+        Ok(Effect::Booked(_))
+    ));
+    state
+}
+
+#[cfg(feature = "v2")]
+#[test]
+fn v2_migrates_a_v1_snapshot_and_applies_its_rules_from_then_on() {
+    let v1 = v1_state();
+    let bytes = encode(&v1, 1);
+    let mut migrated = match read(&bytes) {
+        Ok(state) => state,
+        Err(e) => panic!("v1 snapshot refused: {e}"),
+    };
+    assert_eq!(migrated.rules, crate::rules::V2_RULES);
+    assert_eq!(migrated.bookings, v1.bookings);
+    assert_eq!(migrated.showtimes, v1.showtimes);
+    // The old 10-seat booking and the gap stay; new requests follow the version 2 rules.
+    let ctx = LogContext {
+        index: 101,
+        term: 1,
+        leader_time_ms: migrated.clock_ms,
+    };
+    let seven = Command::Book {
+        showtime: 3,
+        seats: ["c1", "c2", "c3", "c4", "c5", "c6", "c7"]
+            .iter()
+            .filter_map(|t| SeatId::parse(t))
+            .collect(),
+        user: "dave".into(),
+    };
+    let now = migrated.clock_ms;
+    assert_eq!(
+        seven.apply(&mut migrated, &ctx, now),
+        Err(crate::rejection::Rejection::TooManySeatsForRules { count: 7, max: 6 })
+    );
+    // Written again, it is format 2 and round-trips with its rules.
+    let again = write(&migrated);
+    assert_eq!(&again[..4], &2u32.to_le_bytes());
+    assert_eq!(read(&again), Ok(migrated));
+}
+
+#[cfg(feature = "v2")]
+#[test]
+fn format_2_keeps_its_rules_and_refuses_bad_ones() {
+    let mut state = busy_state();
+    state.rules.max_seats_per_request = 4;
+    assert_eq!(read(&encode(&state, 2)), Ok(state.clone()));
+    for max in [0, 11] {
+        state.rules.max_seats_per_request = max;
+        let err = read(&encode(&state, 2)).err().unwrap_or_default();
+        assert!(err.contains("seats per request"), "{max}: {err}");
+    }
+    // A rule set cut short, or a body cut short after it.
+    assert!(read(&[2, 0, 0, 0, 6]).is_err());
+    assert!(read(&[2, 0, 0, 0, 6, 1]).is_err());
+    assert!(read(&[2, 0, 0, 0, 6, 2]).is_err());
 }
 
 #[test]
