@@ -6,7 +6,9 @@
 //!   "default": { "nodes": ["localhost:6000", "localhost:6001", "localhost:6002"] },
 //!   "wan":     { "nodes": ["10.0.0.1:6000", "10.0.0.2:6000", "10.0.0.3:6000"],
 //!                "heartbeat_ms": 200, "election_timeout_ms": [1000, 2000], "write_timeout_ms": 5000,
-//!                "snapshot_every": 10000, "snapshot_interval_ms": 60000, "snapshot_keep": 1000 }
+//!                "snapshot_every": 10000, "snapshot_interval_ms": 60000, "snapshot_keep": 1000,
+//!                "plugin_limits": { "fuel_per_call": 50000000, "fuel_per_state_call": 5000000000,
+//!                                   "memory_mib": 256, "stack_kib": 512 } }
 //! }
 //! ```
 //! A node's id is its position in `nodes`. The profile only bootstraps a new cluster; once
@@ -19,6 +21,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::node::{SnapshotSettings, Timing};
+use crate::plugin::Limits;
 
 /// One named cluster layout.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +47,27 @@ pub struct Profile {
     /// Entries kept in the log behind a snapshot (default 1000).
     #[serde(default)]
     pub snapshot_keep: Option<u64>,
+    /// Plugin resource limits; must be the same on every node of the cluster.
+    #[serde(default)]
+    pub plugin_limits: Option<PluginLimits>,
+}
+
+/// Plugin resource limits in a profile; each field defaults to [`Limits::default`].
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Fuel for one ordinary call (about one unit per wasm instruction; default 50,000,000).
+    #[serde(default)]
+    pub fuel_per_call: Option<u64>,
+    /// Fuel for `snapshot` and `restore` (default 5,000,000,000).
+    #[serde(default)]
+    pub fuel_per_state_call: Option<u64>,
+    /// Linear memory cap in MiB (default 256).
+    #[serde(default)]
+    pub memory_mib: Option<usize>,
+    /// Wasm stack cap in KiB (default 512).
+    #[serde(default)]
+    pub stack_kib: Option<usize>,
 }
 
 impl Profile {
@@ -79,6 +103,24 @@ impl Profile {
                 .map(Duration::from_millis)
                 .or(default.interval),
             keep_entries: self.snapshot_keep.unwrap_or(default.keep_entries),
+        }
+    }
+
+    /// Plugin limits, defaults filled in.
+    pub fn limits(&self) -> Limits {
+        let default = Limits::default();
+        let given = self.plugin_limits.unwrap_or_default();
+        Limits {
+            fuel_per_call: given.fuel_per_call.unwrap_or(default.fuel_per_call),
+            fuel_per_state_call: given
+                .fuel_per_state_call
+                .unwrap_or(default.fuel_per_state_call),
+            memory_bytes: given
+                .memory_mib
+                .map_or(default.memory_bytes, |mib| mib.saturating_mul(1 << 20)),
+            stack_bytes: given
+                .stack_kib
+                .map_or(default.stack_bytes, |kib| kib.saturating_mul(1 << 10)),
         }
     }
 

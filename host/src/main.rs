@@ -64,6 +64,10 @@ struct NodeArgs {
     /// Where a --prod node keeps its log and snapshots (default ./data/node-<id>).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Keep compiled plugins here, so restarts and swaps need not recompile (default: the data
+    /// dir's `compiled/` in --prod mode, none otherwise).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -150,6 +154,7 @@ fn options(
     options.timing = profile.timing();
     options.write_timeout = profile.write_timeout();
     options.snapshots = profile.snapshots();
+    options.limits = profile.limits();
     options.cluster_name = name.to_string();
     Ok(options)
 }
@@ -215,9 +220,13 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("data/node-{id}")));
         tracing::info!(dir = %dir.display(), "durable storage");
+        options.compiled_cache = Some(dir.join("compiled"));
         options.storage = Storage::Durable(dir);
     } else if let Some(dir) = &args.data_dir {
         tracing::warn!(dir = %dir.display(), "--data-dir is only used with --prod; this node keeps its log in memory");
+    }
+    if let Some(dir) = &args.cache_dir {
+        options.compiled_cache = Some(dir.clone());
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

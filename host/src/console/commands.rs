@@ -16,6 +16,9 @@ const HOST_HELP: &str = "\
   help              this list
   is-leader         whether this node leads, and who does
   status            role, term, leader, log and applied index, members, plugin
+  plugin status     the cluster's plugin and a hash of its state
+  plugin history    every plugin install: index, name, version, hash
+  plugin install PATH   (dev console) validate a component and swap it in through the log
   exit | quit       leave the console (Ctrl-D works too)";
 
 /// The first lines the console prints.
@@ -50,6 +53,9 @@ pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> Reply
         "help" => Reply::Text(help(node, mode)),
         "is-leader" => Reply::Text(is_leader(&node.status())),
         "status" => Reply::Text(status(&node.status())),
+        _ if line == "plugin" || line.starts_with("plugin ") => {
+            Reply::Text(super::plugin::execute(node, mode, line).await)
+        }
         _ => Reply::Text(plugin_command(node, mode, line).await),
     }
 }

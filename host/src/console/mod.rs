@@ -8,10 +8,12 @@
 //! - [`input`]: where lines come from: rustyline on a terminal, plain lines from a pipe.
 //! - [`commands`]: what a line does.
 //! - [`notices`]: the commit notice printer.
+//! - `plugin`: `plugin status`, `plugin history`, `plugin install PATH`.
 
 mod commands;
 mod input;
 mod notices;
+mod plugin;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,12 +7,28 @@ use serde_json::json;
 
 /// A `application/problem+json` response. `kind` becomes `type: /problems/{kind}`.
 pub fn problem(status: StatusCode, kind: &str, title: &str, detail: &str) -> Response<Full<Bytes>> {
-    let body = json!({
+    problem_with(status, kind, title, detail, json!({}))
+}
+
+/// Like [`problem`], with extension members (an object) merged into the body.
+pub fn problem_with(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    detail: &str,
+    extensions: serde_json::Value,
+) -> Response<Full<Bytes>> {
+    let mut body = json!({
         "type": format!("/problems/{kind}"),
         "title": title,
         "status": status.as_u16(),
         "detail": detail,
     });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extensions.as_object()) {
+        for (key, value) in extra {
+            body.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(

@@ -3,6 +3,8 @@
 //! # Routes
 //! ```text
 //! GET  /v1/status                 node status (JSON)
+//! GET  /v1/plugin                 the plugin, its install history and a hash of its state
+//! POST /v1/plugin                 install a plugin (component bytes): validate, then replicate
 //! POST /v1/raft/{append,vote,pre-vote,snapshot,transfer-leader}   Raft RPC (postcard)
 //! POST /v1/forward/write          a follower's write, served by the leader (postcard)
 //! POST /v1/forward/read-index     a follower's read-index request (postcard)
@@ -24,8 +26,8 @@ use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
-use super::problem::problem;
-use crate::node::{Committed, Consistency, Node};
+use super::problem::{problem, problem_with};
+use crate::node::{Committed, Consistency, InstallError, Installed, Node};
 use crate::plugin::{HttpRequest, HttpResponse, Outcome, RouteAction};
 use crate::raft::network::path;
 use crate::raft::typ::{Snapshot, SnapshotMeta, Vote};
@@ -33,6 +35,8 @@ use crate::raft::{ApplyOutcome, Payload, RequestKey, TypeConfig};
 
 /// Largest public API request body.
 const MAX_API_BODY: usize = 64 << 10;
+/// Largest plugin component accepted by `POST /v1/plugin`.
+const MAX_PLUGIN_BODY: usize = 64 << 20;
 /// Largest node-to-node body (snapshots and plugin installs travel whole).
 const MAX_PEER_BODY: usize = 512 << 20;
 
@@ -217,6 +221,14 @@ async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply
     let raft = node.inner.raft.clone();
     match (&method, path) {
         (&Method::GET, "/v1/status") => json_reply(&node.status()),
+        (&Method::GET, "/v1/plugin") => match node.plugin_report().await {
+            Ok(report) => json_reply(&report),
+            Err(reason) => plugin_fault(&reason),
+        },
+        (&Method::POST, "/v1/plugin") => match read_body(request, MAX_PLUGIN_BODY).await {
+            Ok(bytes) => install_reply(node.install_plugin(bytes.to_vec()).await),
+            Err(reply) => reply,
+        },
         (&Method::POST, path::APPEND) => {
             peer_rpc(
                 request,
@@ -281,6 +293,43 @@ async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply
             "not-found",
             "No such host endpoint",
             &format!("{method} {path}"),
+        ),
+    }
+}
+
+/// The answer to `POST /v1/plugin`.
+fn install_reply(result: Result<Installed, InstallError>) -> Reply {
+    match result {
+        Ok(installed) => {
+            let mut reply = json_reply(&installed);
+            *reply.status_mut() = StatusCode::CREATED;
+            reply
+        }
+        Err(InstallError::Refused { step, reason }) => problem_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "plugin-refused",
+            "Plugin refused",
+            &format!("{step}: {reason}"),
+            serde_json::json!({ "step": step }),
+        ),
+        Err(InstallError::FailedOnApply(reason)) => problem_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "plugin-refused",
+            "Plugin refused when applied",
+            &reason,
+            serde_json::json!({ "step": "apply" }),
+        ),
+        Err(InstallError::Unchanged(reason)) => problem(
+            StatusCode::CONFLICT,
+            "plugin-unchanged",
+            "Plugin already installed",
+            &reason,
+        ),
+        Err(other) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Install not committed",
+            &other.to_string(),
         ),
     }
 }

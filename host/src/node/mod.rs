@@ -18,6 +18,7 @@
 //! ```
 
 mod front;
+mod plugin_admin;
 mod status;
 mod ticker;
 mod topics;
@@ -35,6 +36,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use front::{Front, FrontError};
+pub use plugin_admin::{CurrentPlugin, InstallError, Installed, PluginReport};
 pub use status::{NodeStatus, PeerStatus, PluginStatus};
 pub use topics::TopicChanges;
 pub use write::{
@@ -125,6 +127,8 @@ pub struct NodeOptions {
     pub snapshots: SnapshotSettings,
     /// Name of the cluster, recorded in a durable data dir so another cluster's dir is refused.
     pub cluster_name: String,
+    /// Where compiled plugins are kept across restarts (`None`: compile in memory only).
+    pub compiled_cache: Option<std::path::PathBuf>,
 }
 
 impl NodeOptions {
@@ -141,6 +145,7 @@ impl NodeOptions {
             storage: Storage::Memory,
             snapshots: SnapshotSettings::default(),
             cluster_name: "default".into(),
+            compiled_cache: None,
         }
     }
 }
@@ -330,7 +335,11 @@ impl Node {
                 reason,
             })?,
         };
-        let runtime = Arc::new(Runtime::new(options.limits)?);
+        let mut runtime = Runtime::new(options.limits)?;
+        if let Some(dir) = &options.compiled_cache {
+            runtime = runtime.with_disk_cache(dir.clone());
+        }
+        let runtime = Arc::new(runtime);
         let local_plugin = runtime.load(options.plugin.clone())?;
         let listener = TcpListener::bind(listen)
             .await

@@ -16,6 +16,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use super::bindings::PluginPre;
+use super::disk_cache::DiskCache;
 use super::instance::{HostState, Instance};
 use super::types::PluginInfo;
 
@@ -147,6 +148,8 @@ pub struct Runtime {
     limits: Limits,
     /// Compiled plugins by hash. Entries live as long as the runtime: a node sees few plugins.
     cache: Mutex<BTreeMap<String, Arc<LoadedPlugin>>>,
+    /// Compiled components on disk, shared across restarts.
+    disk: Option<DiskCache>,
 }
 
 impl fmt::Debug for Runtime {
@@ -176,7 +179,14 @@ impl Runtime {
             engine,
             limits,
             cache: Mutex::new(BTreeMap::new()),
+            disk: None,
         })
+    }
+
+    /// Keeps compiled components in `dir` too, so restarts and swaps need not recompile.
+    pub fn with_disk_cache(mut self, dir: std::path::PathBuf) -> Self {
+        self.disk = Some(DiskCache::new(dir, &self.engine));
+        self
     }
 
     /// The limits every instance of this runtime runs under.
@@ -195,8 +205,29 @@ impl Runtime {
         if let Some(hit) = self.lock_cache().get(&image.hash) {
             return Ok(hit.clone());
         }
-        let component = Component::new(&self.engine, &image.bytes)
-            .map_err(|e| LoadError::Compile(one_line(&e)))?;
+        let started = std::time::Instant::now();
+        let cached = self
+            .disk
+            .as_ref()
+            .and_then(|disk| disk.load(&self.engine, &image.hash));
+        let from_disk = cached.is_some();
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                let component = Component::new(&self.engine, &image.bytes)
+                    .map_err(|e| LoadError::Compile(one_line(&e)))?;
+                if let Some(disk) = &self.disk {
+                    disk.store(&image.hash, &component);
+                }
+                component
+            }
+        };
+        tracing::info!(
+            plugin = image.short_hash(),
+            from_disk,
+            ms = started.elapsed().as_millis() as u64,
+            "plugin component ready"
+        );
         let imports: Vec<String> = component
             .component_type()
             .imports(&self.engine)

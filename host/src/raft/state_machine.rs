@@ -72,6 +72,37 @@ struct SnapshotImage {
     state: Vec<u8>,
     /// Idempotency keys applied and not yet forgotten.
     requests: RequestKeys,
+    /// Every plugin install so far, oldest first.
+    installs: Vec<InstallRecord>,
+}
+
+/// One plugin install, as `plugin history` lists it. Replicated state: kept in snapshots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallRecord {
+    /// Log index of the install entry.
+    pub index: u64,
+    /// Leader time of the install entry, ms since the Unix epoch.
+    pub at_ms: u64,
+    /// `info().name`.
+    pub name: String,
+    /// `info().version`.
+    pub version: String,
+    /// Component hash.
+    pub hash: String,
+    /// The snapshot format the plugin writes.
+    pub snapshot_format: u32,
+}
+
+/// The current plugin and its state, for validating a swap candidate off the apply path.
+pub struct CurrentState {
+    /// The installed plugin.
+    pub plugin: Arc<LoadedPlugin>,
+    /// Log index of its install.
+    pub installed_at: u64,
+    /// Its snapshot of the state.
+    pub snapshot: Vec<u8>,
+    /// The last applied index the snapshot reflects.
+    pub applied: u64,
 }
 
 /// Why a query could not be answered.
@@ -167,6 +198,8 @@ struct MachineState {
     current_snapshot: Option<(SnapshotMeta, Vec<u8>)>,
     /// Idempotency keys of applied client requests (replicated state, kept in snapshots).
     requests: RequestKeys,
+    /// Plugin installs so far (replicated state, kept in snapshots).
+    installs: Vec<InstallRecord>,
 }
 
 /// The replicated state, shared between openraft (which applies) and the node (which queries).
@@ -233,6 +266,7 @@ impl Machine {
                 active: None,
                 current_snapshot: None,
                 requests: RequestKeys::default(),
+                installs: Vec::new(),
             }),
             events,
             plugin_tx,
@@ -254,6 +288,35 @@ impl Machine {
     /// Watches the cluster's current plugin.
     pub fn watch_plugin(&self) -> watch::Receiver<Option<Arc<LoadedPlugin>>> {
         self.plugin_tx.subscribe()
+    }
+
+    /// The runtime plugins of this machine run in.
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.runtime.clone()
+    }
+
+    /// The installed plugin with a snapshot of its state, `None` before the first install.
+    ///
+    /// # Errors
+    /// The plugin's fault if it cannot snapshot.
+    pub fn current_state(&self) -> Result<Option<CurrentState>, Fault> {
+        let mut state = self.lock();
+        let applied = state.last_applied.map_or(0, |id| id.index);
+        let Some(active) = state.active.as_mut() else {
+            return Ok(None);
+        };
+        let snapshot = active.instance(&self.runtime)?.snapshot()?;
+        Ok(Some(CurrentState {
+            plugin: active.plugin.clone(),
+            installed_at: active.installed_at,
+            snapshot,
+            applied,
+        }))
+    }
+
+    /// Every plugin install so far, oldest first.
+    pub fn plugin_history(&self) -> Vec<InstallRecord> {
+        self.lock().installs.clone()
     }
 
     /// Watches the leader time at which the plugin next has something timed to do.
@@ -331,7 +394,7 @@ impl Machine {
                 self.apply_command(state, ctx, command, Some(key))
             }
             Payload::InstallPlugin { image, bootstrap } => {
-                let outcome = self.install(state, ctx.index, image, *bootstrap);
+                let outcome = self.install(state, ctx, image, *bootstrap);
                 self.announce(CommitEvent {
                     index: ctx.index,
                     term: ctx.term,
@@ -390,10 +453,11 @@ impl Machine {
     fn install(
         &self,
         state: &mut MachineState,
-        index: u64,
+        ctx: LogContext,
         image: &PluginImage,
         bootstrap: bool,
     ) -> ApplyOutcome {
+        let index = ctx.index;
         if let Some(active) = &state.active {
             if bootstrap || active.plugin.image.hash == image.hash {
                 return ApplyOutcome::PluginUnchanged;
@@ -435,6 +499,14 @@ impl Machine {
             version: plugin.info.version.clone(),
             hash: plugin.image.hash.clone(),
         };
+        state.installs.push(InstallRecord {
+            index,
+            at_ms: ctx.leader_time_ms,
+            name: plugin.info.name.clone(),
+            version: plugin.info.version.clone(),
+            hash: plugin.image.hash.clone(),
+            snapshot_format: plugin.info.snapshot_format,
+        });
         state.active = Some(Active {
             plugin: plugin.clone(),
             instance,
@@ -468,6 +540,7 @@ impl Machine {
             installed_at,
             state: plugin_state,
             requests: state.requests.clone(),
+            installs: state.installs.clone(),
         };
         let data = postcard::to_stdvec(&image).map_err(io::Error::other)?;
         let meta = SnapshotMeta {
@@ -518,6 +591,7 @@ impl Machine {
             return Ok(Prepared {
                 active: None,
                 requests: image.requests,
+                installs: image.installs,
             });
         };
         if !plugin_image.is_intact() {
@@ -541,6 +615,7 @@ impl Machine {
                 replay: Vec::new(),
             }),
             requests: image.requests,
+            installs: image.installs,
         })
     }
 
@@ -550,6 +625,7 @@ impl Machine {
             let mut state = self.lock();
             state.active = prepared.active;
             state.requests = prepared.requests;
+            state.installs = prepared.installs;
             self.refresh_deadline(&mut state);
             state.last_applied = meta.last_log_id;
             state.membership = meta.last_membership.clone();
@@ -563,6 +639,7 @@ impl Machine {
 struct Prepared {
     active: Option<Active>,
     requests: RequestKeys,
+    installs: Vec<InstallRecord>,
 }
 
 /// The openraft face of [`Machine`].

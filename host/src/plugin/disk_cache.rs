@@ -1,0 +1,100 @@
+//! Compiled components kept on disk, so that restarts and swaps do not compile again (a debug
+//! build compiles the seat plugin in about half a second; loading it from here takes a few ms).
+//!
+//! A file is named by the component's SHA-256 and by the engine's compatibility hash (wasmtime
+//! version, compiler settings, CPU features), so an entry compiled by another build or with
+//! other settings is never used. Each file ends with the SHA-256 of its contents, checked
+//! before wasmtime sees the bytes: deserialising compiled code is only sound for bytes this
+//! process family wrote, and the checksum turns a damaged file into a recompile, not a crash.
+
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+/// A folder of compiled components for one engine configuration.
+#[derive(Debug, Clone)]
+pub struct DiskCache {
+    dir: PathBuf,
+    /// The engine's compatibility hash, in hex: part of every file name.
+    engine_key: String,
+}
+
+impl DiskCache {
+    /// A cache in `dir` (created on first store) for components compiled by `engine`.
+    pub fn new(dir: PathBuf, engine: &Engine) -> Self {
+        // DefaultHasher::new() has fixed keys: the same inputs hash the same in every process.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        DiskCache {
+            dir,
+            engine_key: format!("{:016x}", hasher.finish()),
+        }
+    }
+
+    fn path_of(&self, component_hash: &str) -> PathBuf {
+        self.dir
+            .join(format!("{component_hash}-{}.cwasm", self.engine_key))
+    }
+
+    /// The cached compilation of the component with this hash, if a sound one is on disk.
+    pub fn load(&self, engine: &Engine, component_hash: &str) -> Option<Component> {
+        let path = self.path_of(component_hash);
+        let bytes = std::fs::read(&path).ok()?;
+        let Some(split) = bytes.len().checked_sub(32) else {
+            tracing::warn!(path = %path.display(), "compiled component cache entry too short; recompiling");
+            return None;
+        };
+        let (compiled, checksum) = bytes.split_at(split);
+        if Sha256::digest(compiled).as_slice() != checksum {
+            tracing::warn!(path = %path.display(), "compiled component cache entry damaged; recompiling");
+            return None;
+        }
+        // SAFETY: wasmtime requires that deserialised bytes come from `Component::serialize` of
+        // a compatible engine. The file name carries the engine's compatibility hash and the
+        // checksum proves the bytes are exactly what `store` wrote there.
+        match unsafe { Component::deserialize(engine, compiled) } {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "compiled component cache entry refused; recompiling");
+                None
+            }
+        }
+    }
+
+    /// Stores a compilation; failures only cost a recompile later, so they are logged, not
+    /// returned.
+    pub fn store(&self, component_hash: &str, component: &Component) {
+        if let Err(e) = self.try_store(component_hash, component) {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "cannot cache the compiled component");
+        }
+    }
+
+    fn try_store(&self, component_hash: &str, component: &Component) -> std::io::Result<()> {
+        let mut compiled = component.serialize().map_err(std::io::Error::other)?;
+        let checksum = Sha256::digest(&compiled);
+        compiled.extend_from_slice(&checksum);
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.path_of(component_hash);
+        // Unique temp name: several nodes of a local cluster may share the folder.
+        let temp = self.dir.join(format!(
+            ".{component_hash}.{}.{:?}.tmp",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(&compiled)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &path)?;
+        Ok(())
+    }
+
+    /// The folder the cache lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}

@@ -1,0 +1,331 @@
+//! Hot-swapping the plugin through the log: v1 -> v2 under booking load on prod nodes, restart
+//! and rejoin after the swap, refused rollback, and every kind of bad candidate refused with
+//! the step that caught it while the running plugin stays.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::util::*;
+
+fn plugin_file(name: &str) -> Vec<u8> {
+    let path = workspace().join("plugins").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// POSTs component bytes to `/v1/plugin`.
+fn install(addr: &str, bytes: &[u8]) -> Answer {
+    let response = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .post(&format!("http://{addr}/v1/plugin"))
+        .set("content-type", "application/wasm")
+        .send_bytes(bytes);
+    let response = match response {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST /v1/plugin on {addr}: {e}"),
+    };
+    let status = response.status();
+    let content_type = response.header("content-type").unwrap_or("").to_string();
+    let body = response.into_string().expect("body");
+    Answer {
+        status,
+        content_type,
+        body,
+        headers: Vec::new(),
+    }
+}
+
+fn plugin_report(addr: &str) -> Option<Value> {
+    let answer = try_get(addr, "/v1/plugin")?;
+    (answer.status == 200).then(|| answer.json())
+}
+
+/// Waits until every address reports the same applied index and state hash; returns the hash.
+fn agreed_state_hash(addrs: &[String]) -> String {
+    wait_until(
+        Duration::from_secs(20),
+        "all replicas at one index with one state hash",
+        || {
+            let reports: Vec<Value> = addrs
+                .iter()
+                .map(|a| plugin_report(a))
+                .collect::<Option<_>>()?;
+            let first = &reports[0];
+            let same = reports
+                .iter()
+                .all(|r| r["applied"] == first["applied"] && r["state_hash"] == first["state_hash"]);
+            same.then(|| first["state_hash"].as_str().unwrap_or_default().to_string())
+        },
+    )
+}
+
+/// Seat -> user of the bookings of `showtime` on `addr` (local read).
+fn booked_by(addr: &str, showtime: u32) -> Option<BTreeMap<String, String>> {
+    let answer = try_get(
+        addr,
+        &format!("/api/bookings?showtime={showtime}&consistency=local"),
+    )?;
+    if answer.status != 200 {
+        return None;
+    }
+    let mut seats = BTreeMap::new();
+    for booking in answer.json()["bookings"].as_array()? {
+        if booking["status"] != "confirmed" {
+            continue;
+        }
+        for seat in booking["seats"].as_array()? {
+            seats.insert(seat.as_str()?.to_string(), booking["user"].as_str()?.to_string());
+        }
+    }
+    Some(seats)
+}
+
+/// What the load clients saw.
+#[derive(Default)]
+struct Load {
+    /// (seat, user) of every 201.
+    booked: Vec<(String, String)>,
+    /// Answers that were neither 201 nor an intended refusal of the rules.
+    failures: Vec<String>,
+    /// Refusals by the v2 rules.
+    refused_by_rules: usize,
+    /// When each 201 arrived.
+    successes: Vec<Instant>,
+}
+
+/// Four clients booking distinct single seats of `showtime` round-robin over `addrs`.
+fn start_load(
+    addrs: Vec<String>,
+    showtime: u32,
+    stop: Arc<AtomicBool>,
+    load: Arc<Mutex<Load>>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let seats: Vec<String> = (b'a'..=b'l')
+        .flat_map(|r| (1..=20).map(move |n| format!("{}{n}", r as char)))
+        .collect();
+    (0..4)
+        .map(|client| {
+            let (addrs, stop, load) = (addrs.clone(), stop.clone(), load.clone());
+            // Every client books every 4th seat: a client leaves gaps of 3, never a single one,
+            // but the clients together can (which v2 may refuse as a stranded seat).
+            let mine: Vec<String> = seats.iter().skip(client).step_by(4).cloned().collect();
+            std::thread::spawn(move || {
+                let user = format!("load{client}");
+                let path = format!("/api/showtimes/{showtime}/bookings");
+                for (i, seat) in mine.iter().enumerate() {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let body = json!({"seats": [seat], "user": user}).to_string();
+                    let key = format!("swap-{client}-{i}");
+                    let answer = try_request(
+                        "POST",
+                        &addrs[i % addrs.len()],
+                        &path,
+                        Some(&body),
+                        &[("idempotency-key", &key)],
+                    );
+                    let mut load = load.lock().expect("lock");
+                    match answer {
+                        Some(a) if a.status == 201 => {
+                            load.booked.push((seat.clone(), user.clone()));
+                            load.successes.push(Instant::now());
+                        }
+                        Some(a) if a.status == 409 && a.problem_type() == "/problems/stranded-seat" => {
+                            load.refused_by_rules += 1;
+                        }
+                        Some(a) => load.failures.push(format!("{seat}: {} {}", a.status, a.body)),
+                        None => load.failures.push(format!("{seat}: no answer")),
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+fn wait_for_bookings(load: &Arc<Mutex<Load>>, at_least: usize) {
+    wait_until(Duration::from_secs(60), "bookings acknowledged", || {
+        (load.lock().expect("lock").booked.len() >= at_least).then_some(())
+    });
+}
+
+#[test]
+fn v1_to_v2_under_load_loses_nothing_and_survives_restart_rejoin_and_refused_rollback() {
+    let mut cluster = Cluster::configure(3);
+    for id in 0..3 {
+        cluster.spawn_prod(id);
+    }
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = cluster.addrs[(leader + 1) % 3].clone();
+    create_showtime(&cluster.addrs[0], 90, 12, 20);
+    let v1 = plugin_report(&follower).expect("report");
+    assert_eq!(v1["current"]["version"], "1.0.0");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = Arc::new(Mutex::new(Load::default()));
+    let clients = start_load(cluster.addrs.clone(), 90, stop.clone(), load.clone());
+    wait_for_bookings(&load, 20);
+
+    let swap_started = Instant::now();
+    let installed = install(&follower, &plugin_file("seat-v2.wasm"));
+    let swap_took = swap_started.elapsed();
+    assert_eq!(installed.status, 201, "{}", installed.body);
+    let index = installed.json()["index"].as_u64().expect("install index");
+    let before = load.lock().expect("lock").booked.len();
+    wait_for_bookings(&load, before + 20);
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().expect("client");
+    }
+
+    let load = load.lock().expect("lock");
+    assert!(load.failures.is_empty(), "requests failed: {:?}", load.failures);
+    let mut gaps: Vec<Duration> = load
+        .successes
+        .windows(2)
+        .map(|w| w[1].saturating_duration_since(w[0]))
+        .collect();
+    gaps.sort();
+    println!(
+        "swap committed at index {index} in {swap_took:?}; {} bookings, {} refused by v2 rules, longest gap between bookings {:?}",
+        load.booked.len(),
+        load.refused_by_rules,
+        gaps.last()
+    );
+    for addr in &cluster.addrs {
+        let report = wait_until(Duration::from_secs(10), "v2 on every node", || {
+            plugin_report(addr).filter(|r| r["current"]["version"] == "2.0.0")
+        });
+        assert_eq!(report["current"]["installed_at"], index);
+        assert_eq!(report["current"]["snapshot_format"], 2);
+        let history: Vec<&str> = report["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .filter_map(|h| h["version"].as_str())
+            .collect();
+        assert_eq!(history, ["1.0.0", "2.0.0"]);
+        let seats = wait_until(Duration::from_secs(10), "every booking on every node", || {
+            booked_by(addr, 90).filter(|s| load.booked.iter().all(|(seat, _)| s.contains_key(seat)))
+        });
+        for (seat, user) in &load.booked {
+            assert_eq!(seats.get(seat), Some(user), "{addr} {seat}");
+        }
+    }
+    let hash = agreed_state_hash(&cluster.addrs);
+    println!("replicas agree on state hash {hash}");
+
+    // The v2 rules are live: at most 6 seats per request.
+    let seven = post(
+        &follower,
+        "/api/showtimes/2/bookings",
+        r#"{"seats":["h1","h2","h3","h4","h5","h6","h7"],"user":"big"}"#,
+    );
+    assert_eq!(seven.problem_type(), "/problems/too-many-seats", "{}", seven.body);
+
+    // Rolling back to v1 is refused: v1 cannot read the state's format 2.
+    let rollback = install(&cluster.addrs[leader], &plugin_file("seat.wasm"));
+    assert_eq!(rollback.status, 422, "{}", rollback.body);
+    let problem = rollback.json();
+    assert_eq!(problem["step"], "compatibility", "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("rollback refused") && detail.contains("format 2"), "{detail}");
+    assert_eq!(
+        plugin_report(&follower).expect("report")["current"]["version"],
+        "2.0.0"
+    );
+
+    // A node restarted after the swap runs v2 and loads it compiled from its cache.
+    let restarted = (leader + 2) % 3;
+    cluster.node(restarted).kill();
+    cluster.spawn_prod(restarted);
+    let addr = cluster.addrs[restarted].clone();
+    wait_until(Duration::from_secs(20), "the restarted node runs v2", || {
+        plugin_report(&addr).filter(|r| r["current"]["version"] == "2.0.0")
+    });
+    let log = std::fs::read_to_string(cluster.dir.path().join(format!("node-{restarted}.stderr")))
+        .expect("node log");
+    assert!(
+        log.contains("from_disk=true"),
+        "the restart should load compiled plugins from the cache:\n{log}"
+    );
+
+    // A node whose data is gone catches up from the others and gets v2 with the state.
+    cluster.node(restarted).kill();
+    std::fs::remove_dir_all(cluster.data_dir(restarted)).expect("wipe");
+    cluster.spawn_prod(restarted);
+    let report = wait_until(Duration::from_secs(30), "the wiped node runs v2", || {
+        plugin_report(&addr).filter(|r| r["current"]["version"] == "2.0.0")
+    });
+    assert_eq!(report["current"]["installed_at"], index);
+    assert_eq!(agreed_state_hash(&cluster.addrs), hash);
+}
+
+/// A component (text format) that exports nothing: not the plugin world.
+const EMPTY_COMPONENT: &str = "(component)";
+
+/// A component that imports a WASI interface.
+const WASI_COMPONENT: &str = r#"(component
+  (import "wasi:clocks/wall-clock@0.2.0" (instance))
+)"#;
+
+#[test]
+fn bad_candidates_are_refused_with_the_failing_step_and_the_running_plugin_stays() {
+    let mut cluster = Cluster::configure_with(
+        3,
+        json!({"plugin_limits": {"fuel_per_call": 20_000_000u64, "fuel_per_state_call": 300_000_000u64, "memory_mib": 64}}),
+    );
+    for id in 0..3 {
+        cluster.spawn(id, false);
+    }
+    cluster.wait_for_leader(Duration::from_secs(20));
+    let addr = cluster.addrs[1].clone();
+    assert_eq!(book(&addr, &["a1"], "before").status, 201);
+    let before = plugin_report(&addr).expect("report");
+
+    let wat = |text: &str| wat::parse_str(text).expect("valid text format");
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("not wasm", b"definitely not wasm".to_vec(), "compile", ""),
+        ("a core module", wat("(module)"), "compile", ""),
+        ("another world", wat(EMPTY_COMPONENT), "exports", ""),
+        ("a WASI import", wat(WASI_COMPONENT), "imports", "wasi:clocks"),
+        ("info traps", plugin_file("test/wrong-info.wasm"), "info", ""),
+        ("restore traps", plugin_file("test/trap-restore.wasm"), "dry-run", "restore"),
+        ("restore loops", plugin_file("test/loop-restore.wasm"), "dry-run", "fuel"),
+        ("apply loops", plugin_file("test/loop-apply.wasm"), "dry-run", "fuel"),
+        ("memory bomb", plugin_file("test/grow-memory.wasm"), "dry-run", "memory"),
+    ];
+    for (what, bytes, step, mentions) in cases {
+        let started = Instant::now();
+        let answer = install(&addr, &bytes);
+        println!("{what}: {} in {:?}: {}", answer.status, started.elapsed(), answer.body);
+        assert_eq!(answer.status, 422, "{what}: {}", answer.body);
+        let problem = answer.json();
+        assert_eq!(problem["type"], "/problems/plugin-refused", "{what}");
+        assert_eq!(problem["step"], step, "{what}: {problem}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(mentions), "{what}: {detail:?} should mention {mentions:?}");
+    }
+    // The same plugin again is not a swap.
+    let same = install(&addr, &plugin_file("seat.wasm"));
+    assert_eq!(same.status, 409, "{}", same.body);
+
+    // Nothing reached the log: same plugin, same history, the cluster goes on booking.
+    for node in &cluster.addrs {
+        let report = plugin_report(node).expect("report");
+        assert_eq!(report["current"], before["current"], "{node}");
+        assert_eq!(report["history"], before["history"], "{node}");
+    }
+    assert_eq!(book(&cluster.addrs[2], &["a2"], "after").status, 201);
+
+    // A well-formed plugin of another application is accepted: swaps are not seat-specific.
+    let echo = install(&addr, &plugin_file("test/echo.wasm"));
+    assert_eq!(echo.status, 201, "{}", echo.body);
+    let answer = get(&cluster.addrs[0], "/anything");
+    assert_eq!((answer.status, answer.body.as_str()), (200, "echo"));
+}
