@@ -1,10 +1,12 @@
-//! Developer tasks for the plugin, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
+//! Developer tasks for the plugins, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
 //!
-//! - `build-plugin`: builds `guest-seat-logic` for `wasm32-unknown-unknown` with the `plugin`
-//!   profile, wraps the core module into a component, checks that the component imports nothing,
-//!   and writes `plugins/seat.wasm`.
-//! - `check-plugin`: does the same build in memory and fails if the committed file differs, so CI
-//!   catches a `plugins/seat.wasm` that no longer matches its source.
+//! - `build-plugin`: builds every plugin of [`PLUGINS`] for `wasm32-unknown-unknown` with the
+//!   `plugin` profile (one Cargo build per crate and feature set), wraps each core module into a
+//!   component, checks that the component imports nothing and exports the plugin world, and
+//!   writes it: `plugins/seat.wasm` (seat rules 1.0.0), `plugins/seat-v2.wasm` (seat rules
+//!   2.0.0, feature `v2`) and the misbehaving test plugins `plugins/test/<name>.wasm`.
+//! - `check-plugin`: does the same builds in memory and fails if any committed file differs, so
+//!   CI catches a `plugins/*.wasm` that no longer matches its source.
 //!
 //! The build is reproducible: the same source gives the same bytes whatever folder the workspace
 //! sits in and wherever Cargo keeps its registry, because absolute paths that end up in the
@@ -16,20 +18,56 @@ use std::process::{Command, ExitCode};
 use anyhow::{bail, ensure, Context, Result};
 use wit_component::{ComponentEncoder, DecodedWasm};
 
-/// Crate built into the plugin.
-const GUEST_PACKAGE: &str = "guest-seat-logic";
+/// One plugin to build: a crate, its features, and where its component goes.
+#[derive(Debug, Clone, Copy)]
+struct Plugin {
+    /// Crate built into the plugin.
+    package: &'static str,
+    /// Cargo features of the build (empty for none).
+    features: &'static str,
+    /// File name of the core module Cargo produces for `package`.
+    module: &'static str,
+    /// Where the component goes, relative to the workspace root.
+    output: &'static str,
+}
 
-/// File name of the core module Cargo produces for [`GUEST_PACKAGE`].
-const GUEST_MODULE: &str = "guest_seat_logic.wasm";
+/// A test plugin: one feature of `test-plugins`, written to `plugins/test/<feature>.wasm`.
+const fn test_plugin(feature: &'static str, output: &'static str) -> Plugin {
+    Plugin {
+        package: "test-plugins",
+        features: feature,
+        module: "test_plugins.wasm",
+        output,
+    }
+}
+
+/// Every plugin `build-plugin` writes and `check-plugin` checks, in build order.
+const PLUGINS: &[Plugin] = &[
+    Plugin {
+        package: "guest-seat-logic",
+        features: "",
+        module: "guest_seat_logic.wasm",
+        output: "plugins/seat.wasm",
+    },
+    Plugin {
+        package: "guest-seat-logic",
+        features: "v2",
+        module: "guest_seat_logic.wasm",
+        output: "plugins/seat-v2.wasm",
+    },
+    test_plugin("trap-restore", "plugins/test/trap-restore.wasm"),
+    test_plugin("loop-apply", "plugins/test/loop-apply.wasm"),
+    test_plugin("grow-memory", "plugins/test/grow-memory.wasm"),
+    test_plugin("loop-restore", "plugins/test/loop-restore.wasm"),
+    test_plugin("wrong-info", "plugins/test/wrong-info.wasm"),
+    test_plugin("echo", "plugins/test/echo.wasm"),
+];
 
 /// Target triple of the plugin.
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// Cargo profile of the plugin (see the workspace `Cargo.toml`).
 const PROFILE: &str = "plugin";
-
-/// Where the component goes, relative to the workspace root.
-const OUTPUT: &str = "plugins/seat.wasm";
 
 /// Prefix that replaces the workspace root in paths compiled into the plugin.
 const REMAPPED_ROOT: &str = "/reservoir";
@@ -70,38 +108,57 @@ fn usage() -> &'static str {
     "usage: cargo xtask <task>\n\
      \n\
      tasks:\n  \
-       build-plugin   build plugins/seat.wasm from guest-seat-logic\n  \
-       check-plugin   fail if plugins/seat.wasm differs from a fresh build"
+       build-plugin   build plugins/seat.wasm, plugins/seat-v2.wasm and plugins/test/*.wasm\n  \
+       check-plugin   fail if any of them differs from a fresh build"
 }
 
-/// `build-plugin`: builds the component and writes it to [`OUTPUT`].
+/// `build-plugin`: builds every component of [`PLUGINS`] and writes it.
 fn build_plugin() -> Result<()> {
     let root = workspace_root()?;
-    let component = build_component(&root)?;
-    let output = root.join(OUTPUT);
-    if let Some(dir) = output.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for plugin in PLUGINS {
+        let component = build_component(&root, plugin)?;
+        let output = root.join(plugin.output);
+        if let Some(dir) = output.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&output, &component)
+            .with_context(|| format!("writing {}", output.display()))?;
+        println!("wrote {}: {} bytes", plugin.output, component.len());
     }
-    std::fs::write(&output, &component).with_context(|| format!("writing {}", output.display()))?;
-    println!("wrote {OUTPUT}: {} bytes", component.len());
     Ok(())
 }
 
-/// `check-plugin`: builds the component in memory and compares it with [`OUTPUT`].
+/// `check-plugin`: builds every component in memory and compares it with the committed file.
+///
+/// # Errors
+///
+/// Naming every stale or missing file, after checking them all.
 fn check_plugin() -> Result<()> {
     let root = workspace_root()?;
-    let component = build_component(&root)?;
-    let output = root.join(OUTPUT);
-    let committed = std::fs::read(&output).unwrap_or_default();
-    if committed != component {
-        bail!(
-            "{OUTPUT} is stale: run `cargo xtask build-plugin` and commit it \
-             (committed {} bytes, fresh build {} bytes)",
-            committed.len(),
-            component.len()
-        );
+    let mut stale = Vec::new();
+    for plugin in PLUGINS {
+        let component = build_component(&root, plugin)?;
+        let committed = std::fs::read(root.join(plugin.output)).unwrap_or_default();
+        if committed == component {
+            println!(
+                "{} is up to date ({} bytes)",
+                plugin.output,
+                component.len()
+            );
+        } else {
+            stale.push(format!(
+                "{} (committed {} bytes, fresh build {} bytes)",
+                plugin.output,
+                committed.len(),
+                component.len()
+            ));
+        }
     }
-    println!("{OUTPUT} is up to date ({} bytes)", component.len());
+    ensure!(
+        stale.is_empty(),
+        "stale plugins: run `cargo xtask build-plugin` and commit them: {}",
+        stale.join("; ")
+    );
     Ok(())
 }
 
@@ -119,8 +176,8 @@ fn workspace_root() -> Result<PathBuf> {
     Ok(root.to_path_buf())
 }
 
-/// Builds the guest core module with Cargo and turns it into a checked component.
-fn build_component(root: &Path) -> Result<Vec<u8>> {
+/// Builds a plugin's core module with Cargo and turns it into a checked component.
+fn build_component(root: &Path, plugin: &Plugin) -> Result<Vec<u8>> {
     let target_dir = target_dir(root);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(&cargo);
@@ -130,7 +187,7 @@ fn build_component(root: &Path) -> Result<Vec<u8>> {
             "build",
             "--locked",
             "-p",
-            GUEST_PACKAGE,
+            plugin.package,
             "--target",
             WASM_TARGET,
         ])
@@ -140,19 +197,27 @@ fn build_component(root: &Path) -> Result<Vec<u8>> {
         // Only the flags below: a developer's RUSTFLAGS must not change the committed bytes.
         .env("CARGO_ENCODED_RUSTFLAGS", remap_flags(root))
         .env_remove("RUSTFLAGS");
-    println!("building {GUEST_PACKAGE} for {WASM_TARGET} (profile {PROFILE})");
+    if !plugin.features.is_empty() {
+        command.args(["--features", plugin.features]);
+    }
+    println!(
+        "building {} [{}] for {WASM_TARGET} (profile {PROFILE})",
+        plugin.package, plugin.features
+    );
     let status = command
         .status()
         .with_context(|| format!("running {}", Path::new(&cargo).display()))?;
     ensure!(
         status.success(),
-        "cargo build of {GUEST_PACKAGE} failed ({status})"
+        "cargo build of {} [{}] failed ({status})",
+        plugin.package,
+        plugin.features
     );
 
     let module_path = target_dir
         .join(WASM_TARGET)
         .join(PROFILE)
-        .join(GUEST_MODULE);
+        .join(plugin.module);
     let module = std::fs::read(&module_path)
         .with_context(|| format!("reading {}", module_path.display()))?;
     let component = ComponentEncoder::default()
@@ -312,11 +377,20 @@ mod tests {
     }
 
     #[test]
-    fn committed_plugin_imports_nothing_and_exports_machine_and_front() -> Result<()> {
-        let path = workspace_root()?.join(OUTPUT);
-        let component =
-            std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        check_world(&component)
+    fn committed_plugins_import_nothing_and_export_machine_and_front() -> Result<()> {
+        for plugin in PLUGINS {
+            let path = workspace_root()?.join(plugin.output);
+            let component =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            check_world(&component).with_context(|| plugin.output)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_plugin_has_its_own_output() {
+        let outputs: std::collections::BTreeSet<_> = PLUGINS.iter().map(|p| p.output).collect();
+        assert_eq!(outputs.len(), PLUGINS.len());
     }
 
     #[test]
