@@ -12,3 +12,4 @@ mod test_durability;
 mod test_failover;
 mod test_live;
 mod test_quorum;
+mod test_swap;

@@ -233,6 +233,7 @@ async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply
             peer_rpc(
                 request,
                 |rpc: AppendEntriesRequest<TypeConfig>| async move {
+                    node.precompile_installs(&rpc.entries);
                     raft.append_entries(rpc).await.map_err(|e| e.to_string())
                 },
             )

@@ -249,6 +249,10 @@ fn raft_config(options: &NodeOptions) -> Result<openraft::Config, StartError> {
         install_snapshot_timeout: 10_000,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(options.snapshots.every_entries),
         max_in_snapshot_log_to_keep: options.snapshots.keep_entries,
+        // A follower whose data dir was lost (replaced disk, wiped dir) comes back with an empty
+        // log. Without this the leader's Raft core panics on the "reverted" follower and the
+        // whole cluster loses its leader; with it the leader replicates to it from scratch.
+        allow_log_reversion: Some(true),
         ..Default::default()
     }
     .validate()

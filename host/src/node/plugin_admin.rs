@@ -162,6 +162,35 @@ impl Node {
         .map_err(|e| format!("plugin report task failed: {e}"))?
     }
 
+    /// Starts compiling the plugins of install entries a follower just received, so that the
+    /// swap itself (at apply time, on the apply path) finds them compiled.
+    pub(crate) fn precompile_installs(&self, entries: &[crate::raft::typ::Entry]) {
+        for entry in entries {
+            let openraft::EntryPayload::Normal(envelope) = &entry.payload else {
+                continue;
+            };
+            let Payload::InstallPlugin { image, .. } = &envelope.payload else {
+                continue;
+            };
+            let node = self.clone();
+            let image = image.clone();
+            tokio::spawn(async move { node.precompile(image).await });
+        }
+    }
+
+    /// Compiles a plugin into the runtime's caches, off the async workers. Failures are only
+    /// logged: the install's apply reports them the same way on every replica.
+    pub(crate) async fn precompile(&self, image: PluginImage) {
+        if !image.is_intact() {
+            return;
+        }
+        let runtime = self.inner.machine.runtime();
+        let compiled = tokio::task::spawn_blocking(move || runtime.load(image)).await;
+        if let Ok(Err(e)) = compiled {
+            tracing::debug!(error = %e, "precompiling a plugin failed; its install will say so");
+        }
+    }
+
     /// Validates `bytes` as the cluster's next plugin and, if it passes, replicates the swap.
     ///
     /// # Errors

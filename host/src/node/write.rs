@@ -178,6 +178,11 @@ impl Node {
         payload: Payload,
         deadline: Instant,
     ) -> Result<Option<Committed>, WriteError> {
+        if let Payload::InstallPlugin { image, .. } = &payload {
+            // Compile before appending, so the swap on this node's apply path finds the plugin
+            // compiled and other writes are not held up behind a compile.
+            self.precompile(image.clone()).await;
+        }
         let envelope = Envelope {
             leader_time_ms: now_ms(),
             payload,

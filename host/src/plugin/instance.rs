@@ -308,17 +308,20 @@ impl Instance {
 
 /// Names the cause of a failed call.
 fn classify(error: wasmtime::Error, limits: Limits, fuel: u64) -> Fault {
-    if let Some(trap) = error.downcast_ref::<Trap>() {
-        if *trap == Trap::OutOfFuel {
-            return Fault::OutOfFuel(fuel);
-        }
+    let trap = error.downcast_ref::<Trap>().copied();
+    if trap == Some(Trap::OutOfFuel) {
+        return Fault::OutOfFuel(fuel);
     }
     let text = format!("{error:#}");
     if text.contains("growing memory") {
         return Fault::MemoryLimit(limits.memory_bytes);
     }
-    // Keep the first line: wasm backtraces are long and identical replicas print them anyway.
-    Fault::Trap(text.lines().next().unwrap_or("unknown trap").to_string())
+    // Name the trap itself ("wasm `unreachable` instruction executed"), not the backtrace that
+    // wraps it: backtraces are long, and identical replicas print them anyway.
+    match trap {
+        Some(trap) => Fault::Trap(trap.to_string()),
+        None => Fault::Trap(error.root_cause().to_string()),
+    }
 }
 
 fn to_wit_mode(mode: ConsoleMode) -> wit::ConsoleMode {
