@@ -32,6 +32,9 @@ pub(super) async fn stream(
     watch: WatchRequest,
 ) -> Response<ApiBody> {
     let changes = node.topic_changes();
+    // Count the stream before reading anything: from now on commits are attributed to topics.
+    let guard = changes.watch();
+    changes.catch_up(&node);
     // Subscribe before reading the version, so a change in between still wakes the stream.
     let mut wake = changes.subscribe();
     let version = changes.last_change(&watch.topic);
@@ -52,6 +55,7 @@ pub(super) async fn stream(
     let (tx, rx) = mpsc::channel::<Bytes>(BUFFERED_EVENTS);
     let stop = node.shutdown_signal();
     tokio::spawn(async move {
+        let _counted = guard;
         tokio::pin!(stop);
         if tx.send(Bytes::from(opening)).await.is_err() {
             return;
