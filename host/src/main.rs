@@ -68,6 +68,12 @@ struct NodeArgs {
     /// dir's `compiled/` in --prod mode, none otherwise).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Join the running cluster that has a member at HOST:PORT (no config.json edit needed).
+    #[arg(long, value_name = "HOST:PORT")]
+    join: Option<String>,
+    /// This node's own HOST:PORT, for --join when its id is not in the profile.
+    #[arg(long, value_name = "HOST:PORT", requires = "join")]
+    addr: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -133,6 +139,45 @@ fn read_plugin(path: &Path) -> anyhow::Result<PluginImage> {
 
 fn profile(path: &Path, name: &str) -> anyhow::Result<Profile> {
     load_profile(path, name).map_err(|e| Usage(e.to_string()).into())
+}
+
+/// Options for `--join`: this node's address from `--addr` or the profile; nothing else of the
+/// profile's membership is used (the cluster's membership comes from its log).
+fn join_options(
+    id: u64,
+    args: &NodeArgs,
+    profile: &Profile,
+    plugin: PluginImage,
+    via: &str,
+) -> anyhow::Result<NodeOptions> {
+    let own = match (&args.addr, profile.members().get(&id)) {
+        (Some(addr), _) => addr.clone(),
+        (None, Some(addr)) => addr.clone(),
+        (None, None) => {
+            return Err(Usage(format!(
+            "--join needs this node's address: --addr HOST:PORT (node {id} is not in the profile)"
+        ))
+            .into())
+        }
+    };
+    if host::node::resolve(&own).is_err() {
+        return Err(Usage(format!(
+            "--addr {own:?} is not a HOST:PORT this machine can bind"
+        ))
+        .into());
+    }
+    if !via.contains(':') || host::node::resolve(via).is_err() {
+        return Err(Usage(format!("--join {via:?} is not a HOST:PORT")).into());
+    }
+    let members = std::collections::BTreeMap::from([(id, own)]);
+    let mut options = NodeOptions::new(id, members, plugin);
+    options.timing = profile.timing();
+    options.write_timeout = profile.write_timeout();
+    options.snapshots = profile.snapshots();
+    options.limits = profile.limits();
+    options.cluster_name = args.cluster.profile.clone();
+    options.join = Some(via.to_string());
+    Ok(options)
 }
 
 fn options(
@@ -208,7 +253,10 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     });
     let profile = profile(&args.cluster.config_file, &args.cluster.profile)?;
     let plugin = read_plugin(&args.cluster.plugin)?;
-    let mut options = options(id, &args.cluster.profile, &profile, plugin)?;
+    let mut options = match &args.join {
+        None => options(id, &args.cluster.profile, &profile, plugin)?,
+        Some(via) => join_options(id, &args, &profile, plugin, via)?,
+    };
     let mode = if args.cluster.dev {
         ConsoleMode::Dev
     } else {

@@ -11,5 +11,6 @@ mod test_console;
 mod test_durability;
 mod test_failover;
 mod test_live;
+mod test_membership;
 mod test_quorum;
 mod test_swap;

@@ -373,6 +373,22 @@ impl Cluster {
         }
     }
 
+    /// Adds a node on a free loopback port to the profile file, as an operator edits
+    /// config.json after the cluster formed; returns its id. Running nodes do not reread it.
+    pub fn add_to_profile(&mut self) -> usize {
+        let port = free_ports(1)[0];
+        let addr = format!("127.0.0.1:{port}");
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        let mut config: Value = serde_json::from_str(&text).expect("config JSON");
+        config["default"]["nodes"]
+            .as_array_mut()
+            .expect("nodes")
+            .push(Value::String(addr.clone()));
+        std::fs::write(&self.config, config.to_string()).expect("write config");
+        self.addrs.push(addr);
+        self.addrs.len() - 1
+    }
+
     /// Starts `n` headless nodes and waits until they agree on a leader with the plugin installed.
     pub fn start(n: usize) -> Cluster {
         let mut cluster = Cluster::configure(n);

@@ -16,6 +16,9 @@ const HOST_HELP: &str = "\
   help              this list
   is-leader         whether this node leads, and who does
   status            role, term, leader, log and applied index, members, plugin
+  members           voters and learners, and who leads
+  add-node HOST:PORT [SECONDS]            add a running node: learner, catch up, voter (60 s)
+  remove-node HOST:PORT [--force] [SECONDS]   remove a member (15 s); --force even without quorum
   plugin status     the cluster's plugin and a hash of its state
   plugin history    every plugin install: index, name, version, hash
   plugin install PATH   (dev console) validate a component and swap it in through the log
@@ -56,7 +59,10 @@ pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> Reply
         _ if line == "plugin" || line.starts_with("plugin ") => {
             Reply::Text(super::plugin::execute(node, mode, line).await)
         }
-        _ => Reply::Text(plugin_command(node, mode, line).await),
+        _ => match super::members::execute(node, line).await {
+            Some(text) => Reply::Text(text),
+            None => Reply::Text(plugin_command(node, mode, line).await),
+        },
     }
 }
 

@@ -9,9 +9,11 @@
 //! - [`commands`]: what a line does.
 //! - [`notices`]: the commit notice printer.
 //! - `plugin`: `plugin status`, `plugin history`, `plugin install PATH`.
+//! - `members`: `members`, `add-node`, `remove-node`.
 
 mod commands;
 mod input;
+mod members;
 mod notices;
 mod plugin;
 

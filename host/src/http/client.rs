@@ -91,6 +91,30 @@ impl PeerClient {
         })
     }
 
+    /// GETs `http://{addr}{path}` and decodes the JSON answer (host endpoints such as
+    /// `/v1/status`).
+    ///
+    /// # Errors
+    /// [`PeerError`] as for [`PeerClient::call`].
+    pub async fn get_json<Resp: serde::de::DeserializeOwned>(
+        &self,
+        addr: &str,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Resp, PeerError> {
+        let request = hyper::Request::get(format!("http://{addr}{path}"))
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| PeerError::Protocol {
+                addr: addr.to_string(),
+                reason: format!("bad request: {e}"),
+            })?;
+        let bytes = self.exchange(addr, request, timeout).await?;
+        serde_json::from_slice(&bytes).map_err(|e| PeerError::Protocol {
+            addr: addr.to_string(),
+            reason: format!("decode answer: {e}"),
+        })
+    }
+
     /// POSTs raw bytes and returns the raw success body.
     ///
     /// # Errors
@@ -109,6 +133,16 @@ impl PeerClient {
                 addr: addr.to_string(),
                 reason: format!("bad request: {e}"),
             })?;
+        self.exchange(addr, request, timeout).await
+    }
+
+    /// Sends one request and returns the body of a 200 answer.
+    async fn exchange(
+        &self,
+        addr: &str,
+        request: hyper::Request<Full<Bytes>>,
+        timeout: Duration,
+    ) -> Result<Bytes, PeerError> {
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| {
                 if e.is_connect() {

@@ -27,7 +27,10 @@ use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
 use super::problem::{problem, problem_with};
-use crate::node::{Committed, Consistency, InstallError, Installed, Node};
+use crate::node::{
+    Committed, Consistency, InstallError, Installed, Members, MembershipError, MembershipRequest,
+    Node, ADD_TIMEOUT, REMOVE_TIMEOUT,
+};
 use crate::plugin::{HttpRequest, HttpResponse, Outcome, RouteAction};
 use crate::raft::network::path;
 use crate::raft::typ::{Snapshot, SnapshotMeta, Vote};
@@ -283,6 +286,35 @@ async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply
             })
             .await
         }
+        (&Method::POST, crate::node::FORWARD_MEMBERSHIP_PATH) => {
+            peer_rpc(request, |change: MembershipRequest| async move {
+                Ok(node.handle_forwarded_membership(change).await)
+            })
+            .await
+        }
+        (&Method::POST, crate::node::RETIRE_PATH) => {
+            peer_rpc(request, |by: u64| async move {
+                node.retire(by).await;
+                Ok(())
+            })
+            .await
+        }
+        (&Method::GET, "/v1/members") => json_reply(&node.members()),
+        (&Method::POST, "/v1/members") => {
+            let body = match read_body(request, MAX_API_BODY).await {
+                Ok(body) => body,
+                Err(reply) => return reply,
+            };
+            match serde_json::from_slice::<MemberChange>(&body) {
+                Ok(change) => membership_reply(node.change_membership(change.into_request()).await),
+                Err(e) => problem(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-request",
+                    "Invalid membership change",
+                    &format!("{e} (expected {{\"add\":\"HOST:PORT\"}} or {{\"remove\":\"HOST:PORT\",\"force\":false}}, optional \"timeout_s\")"),
+                ),
+            }
+        }
         (&Method::POST, crate::node::READ_INDEX_PATH) => {
             peer_rpc(request, |(): ()| async move {
                 Ok(node.handle_read_index().await)
@@ -296,6 +328,65 @@ async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply
             &format!("{method} {path}"),
         ),
     }
+}
+
+/// The body of `POST /v1/members`: exactly one of `add` and `remove`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberChange {
+    add: Option<String>,
+    remove: Option<String>,
+    #[serde(default)]
+    force: bool,
+    timeout_s: Option<u64>,
+}
+
+impl MemberChange {
+    fn into_request(self) -> MembershipRequest {
+        match (self.add, self.remove) {
+            (Some(addr), None) => MembershipRequest::Add {
+                addr,
+                timeout_ms: self
+                    .timeout_s
+                    .map_or(ADD_TIMEOUT.as_millis() as u64, |s| s.saturating_mul(1000)),
+            },
+            (None, Some(addr)) => MembershipRequest::Remove {
+                addr,
+                timeout_ms: self
+                    .timeout_s
+                    .map_or(REMOVE_TIMEOUT.as_millis() as u64, |s| {
+                        s.saturating_mul(1000)
+                    }),
+                force: self.force,
+            },
+            // Neither or both: an address nobody has, refused as malformed.
+            _ => MembershipRequest::Add {
+                addr: "give exactly one of add and remove".into(),
+                timeout_ms: 0,
+            },
+        }
+    }
+}
+
+/// The answer to `POST /v1/members`.
+fn membership_reply(result: Result<Members, MembershipError>) -> Reply {
+    let (status, kind) = match &result {
+        Ok(members) => return json_reply(members),
+        Err(MembershipError::BadAddress(_)) => (StatusCode::BAD_REQUEST, "invalid-request"),
+        Err(MembershipError::AlreadyMember { .. } | MembershipError::IdTaken { .. }) => {
+            (StatusCode::CONFLICT, "already-member")
+        }
+        Err(MembershipError::NotMember(_)) => (StatusCode::NOT_FOUND, "not-member"),
+        Err(MembershipError::Busy) => (StatusCode::CONFLICT, "membership-busy"),
+        Err(MembershipError::NoQuorum { .. } | MembershipError::LastVoter(_)) => {
+            (StatusCode::CONFLICT, "no-quorum")
+        }
+        Err(MembershipError::Unreachable { .. }) => (StatusCode::BAD_GATEWAY, "unreachable"),
+        Err(MembershipError::Timeout { .. }) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    };
+    let detail = result.err().map(|e| e.to_string()).unwrap_or_default();
+    problem(status, kind, "Membership change refused", &detail)
 }
 
 /// The answer to `POST /v1/plugin`.

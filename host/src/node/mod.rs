@@ -18,6 +18,7 @@
 //! ```
 
 mod front;
+mod membership;
 mod plugin_admin;
 mod status;
 mod ticker;
@@ -36,6 +37,10 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use front::{Front, FrontError};
+pub use membership::{
+    Members, MembershipError, MembershipRequest, ADD_TIMEOUT, FORWARD_MEMBERSHIP_PATH,
+    REMOVE_TIMEOUT, RETIRE_PATH,
+};
 pub use plugin_admin::{CurrentPlugin, InstallError, Installed, PluginReport};
 pub use status::{NodeStatus, PeerStatus, PluginStatus};
 pub use topics::TopicChanges;
@@ -129,6 +134,9 @@ pub struct NodeOptions {
     pub cluster_name: String,
     /// Where compiled plugins are kept across restarts (`None`: compile in memory only).
     pub compiled_cache: Option<std::path::PathBuf>,
+    /// Join the running cluster that has a member at this address instead of bootstrapping
+    /// one from `members` (then `members` only needs this node's own address).
+    pub join: Option<String>,
 }
 
 impl NodeOptions {
@@ -146,6 +154,7 @@ impl NodeOptions {
             snapshots: SnapshotSettings::default(),
             cluster_name: "default".into(),
             compiled_cache: None,
+            join: None,
         }
     }
 }
@@ -204,6 +213,12 @@ pub(crate) struct NodeInner {
     pub(crate) front: Front,
     /// Last change per watch topic, for event streams.
     topics: Arc<TopicChanges>,
+    /// Held while this node (as leader) runs a membership change: one at a time.
+    membership_lock: tokio::sync::Mutex<()>,
+    /// Heartbeat period, for judging which peers are reachable.
+    heartbeat_ms: u64,
+    /// `--join`: a member to ask for admission.
+    join: Option<String>,
     /// True once the state machine has re-applied everything committed before a restart (at
     /// once for memory storage); reads wait for it.
     pub(crate) recovered: watch::Sender<bool>,
@@ -404,6 +419,9 @@ impl Node {
                 write_timeout: options.write_timeout,
                 front,
                 topics: Arc::new(TopicChanges::new(applied)),
+                membership_lock: tokio::sync::Mutex::new(()),
+                heartbeat_ms: options.timing.heartbeat_ms,
+                join: options.join.clone(),
                 recovered,
                 shutdown_tx,
                 tasks: std::sync::Mutex::new(Vec::new()),
@@ -466,6 +484,25 @@ impl Node {
         if initialized {
             return Ok(());
         }
+        if let Some(join) = &self.inner.join {
+            // Never bootstrap: ask the cluster to add this node.
+            self.spawn(membership::join(
+                self.clone(),
+                join.clone(),
+                self.shutdown_signal(),
+            ));
+            return Ok(());
+        }
+        if let Some(peer) = self.existing_cluster(members).await {
+            // A node added to the profile after the cluster formed: bootstrapping would start a
+            // rival membership. Wait to be added instead.
+            tracing::warn!(
+                peer,
+                "the cluster already runs; waiting to be added (add-node {} on any member)",
+                self.inner.addr
+            );
+            return Ok(());
+        }
         let nodes: BTreeMap<u64, BasicNode> = members
             .iter()
             .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
@@ -476,6 +513,24 @@ impl Node {
             tracing::debug!(error = %e, "initialize skipped");
         }
         Ok(())
+    }
+
+    /// The address of another profile member that already has a leader, if any.
+    async fn existing_cluster(&self, members: &BTreeMap<u64, String>) -> Option<String> {
+        for (id, addr) in members {
+            if *id == self.inner.id {
+                continue;
+            }
+            let status: Result<NodeStatus, _> = self
+                .inner
+                .peers
+                .get_json(addr, "/v1/status", Duration::from_millis(500))
+                .await;
+            if status.is_ok_and(|s| s.leader_id.is_some()) {
+                return Some(addr.clone());
+            }
+        }
+        None
     }
 
     /// This node's id.

@@ -2,12 +2,12 @@
 
 use openraft::async_runtime::WatchReceiver;
 use openraft::ServerState;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Node;
 
 /// A peer in the membership.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PeerStatus {
     /// Node id.
     pub id: u64,
@@ -19,7 +19,7 @@ pub struct PeerStatus {
 }
 
 /// The plugin the cluster runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PluginStatus {
     /// `info().name`.
     pub name: String,
@@ -32,7 +32,7 @@ pub struct PluginStatus {
 }
 
 /// A node's view of itself and the cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeStatus {
     /// This node's id.
     pub id: u64,

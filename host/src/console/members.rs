@@ -1,0 +1,83 @@
+//! The console's membership commands: `members`, `add-node ADDR [SECONDS]`,
+//! `remove-node ADDR [--force] [SECONDS]`.
+
+use std::time::Duration;
+
+use crate::node::{Members, MembershipRequest, Node, ADD_TIMEOUT, REMOVE_TIMEOUT};
+
+/// Runs a membership line; `None` if the line is not one.
+pub(crate) async fn execute(node: &Node, line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (command, rest) = words.split_first()?;
+    let request = match *command {
+        "members" => return Some(render(&node.members())),
+        "add-node" => match parse(rest, ADD_TIMEOUT) {
+            Ok((addr, timeout, false)) => MembershipRequest::Add {
+                addr,
+                timeout_ms: timeout.as_millis() as u64,
+            },
+            Ok((_, _, true)) => return Some("add-node takes no --force".into()),
+            Err(usage) => return Some(format!("usage: add-node HOST:PORT [SECONDS]  ({usage})")),
+        },
+        "remove-node" => match parse(rest, REMOVE_TIMEOUT) {
+            Ok((addr, timeout, force)) => MembershipRequest::Remove {
+                addr,
+                timeout_ms: timeout.as_millis() as u64,
+                force,
+            },
+            Err(usage) => {
+                return Some(format!(
+                    "usage: remove-node HOST:PORT [--force] [SECONDS]  ({usage})"
+                ))
+            }
+        },
+        _ => return None,
+    };
+    let started = std::time::Instant::now();
+    Some(match node.change_membership(request).await {
+        Ok(members) => format!(
+            "done in {:.1} s\n{}",
+            started.elapsed().as_secs_f64(),
+            render(&members)
+        ),
+        Err(e) => format!("refused: {e}"),
+    })
+}
+
+/// `ADDR [--force] [SECONDS]` in any order after the address.
+fn parse(words: &[&str], default: Duration) -> Result<(String, Duration, bool), String> {
+    let Some((addr, rest)) = words.split_first() else {
+        return Err("missing address".into());
+    };
+    let mut timeout = default;
+    let mut force = false;
+    for word in rest {
+        match *word {
+            "--force" => force = true,
+            seconds => {
+                let secs: u64 = seconds
+                    .parse()
+                    .map_err(|_| format!("{seconds:?} is not a number of seconds"))?;
+                timeout = Duration::from_secs(secs);
+            }
+        }
+    }
+    Ok((addr.to_string(), timeout, force))
+}
+
+/// `members` output: one member per line.
+fn render(members: &Members) -> String {
+    let mut lines = Vec::new();
+    for (id, addr) in &members.voters {
+        let role = if members.leader == Some(*id) {
+            "voter (leader)"
+        } else {
+            "voter"
+        };
+        lines.push(format!("  node {id}  {addr}  {role}"));
+    }
+    for (id, addr) in &members.learners {
+        lines.push(format!("  node {id}  {addr}  learner"));
+    }
+    format!("members:\n{}", lines.join("\n"))
+}
