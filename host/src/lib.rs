@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod console;
+pub mod ctl;
 pub mod http;
 pub mod local;
 pub mod node;

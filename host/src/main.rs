@@ -26,6 +26,22 @@ struct Cli {
 enum Cmd {
     /// Start every node of the profile on this machine, with the console on node 0.
     Local(ClusterArgs),
+    /// Run one console command against a running node, e.g. `host ctl --node 127.0.0.1:6000 status`.
+    Ctl(CtlArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CtlArgs {
+    /// The node's HOST:PORT.
+    #[arg(long)]
+    node: String,
+    /// Print the host endpoint's JSON instead of the console's text.
+    #[arg(long)]
+    json: bool,
+    /// The console command and its arguments (`status`, `members`, `logs 1 10`, `add-node
+    /// HOST:PORT`, `book 2 a1 alice`, ...).
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -204,9 +220,18 @@ fn options(
     Ok(options)
 }
 
+/// `host ctl`: prints the answer; a node that cannot be reached or refuses is an error.
+fn run_ctl(args: CtlArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let output = runtime.block_on(host::ctl::run(&args.node, &args.command, args.json))?;
+    println!("{output}");
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Cmd::Local(args)) => run_local(args),
+        Some(Cmd::Ctl(args)) => run_ctl(args),
         None => run_node(cli.node),
     }
 }

@@ -8,6 +8,7 @@ mod test_basic;
 mod test_browser;
 mod test_cli;
 mod test_console;
+mod test_ctl;
 mod test_durability;
 mod test_failover;
 mod test_live;

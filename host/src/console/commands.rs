@@ -15,7 +15,9 @@ pub(crate) enum Reply {
 const HOST_HELP: &str = "\
   help              this list
   is-leader         whether this node leads, and who does
-  status            role, term, leader, log and applied index, members, plugin
+  status            role, term, leader, log and applied index, members (alias get-node-status)
+  logs [FROM] [N]   N log entries (default the last 20) decoded by the plugin (alias get-logs)
+  snapshot          build a snapshot now (and compact the log behind it)
   members           voters and learners, and who leads
   add-node HOST:PORT [SECONDS]            add a running node: learner, catch up, voter (60 s)
   remove-node HOST:PORT [--force] [SECONDS]   remove a member (15 s); --force even without quorum
@@ -55,14 +57,19 @@ pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> Reply
         "exit" | "quit" => Reply::Quit,
         "help" => Reply::Text(help(node, mode)),
         "is-leader" => Reply::Text(is_leader(&node.status())),
-        "status" => Reply::Text(status(&node.status())),
+        "status" | "get-node-status" => Reply::Text(status(&node.status())),
         _ if line == "plugin" || line.starts_with("plugin ") => {
             Reply::Text(super::plugin::execute(node, mode, line).await)
         }
-        _ => match super::members::execute(node, line).await {
-            Some(text) => Reply::Text(text),
-            None => Reply::Text(plugin_command(node, mode, line).await),
-        },
+        _ => {
+            if let Some(text) = super::members::execute(node, line).await {
+                return Reply::Text(text);
+            }
+            if let Some(text) = super::inspect::execute(node, line).await {
+                return Reply::Text(text);
+            }
+            Reply::Text(plugin_command(node, mode, line).await)
+        }
     }
 }
 

@@ -10,9 +10,11 @@
 //! - [`notices`]: the commit notice printer.
 //! - `plugin`: `plugin status`, `plugin history`, `plugin install PATH`.
 //! - `members`: `members`, `add-node`, `remove-node`.
+//! - `inspect`: `logs`, `snapshot`.
 
 mod commands;
 mod input;
+mod inspect;
 mod members;
 mod notices;
 mod plugin;
@@ -25,6 +27,15 @@ pub use crate::plugin::ConsoleMode;
 
 /// Where console text goes: stdout, or rustyline's external printer while a prompt is shown.
 pub(crate) type Printer = Arc<dyn Fn(String) + Send + Sync>;
+
+/// Runs one dev-console line on `node` and returns what the console would print: how
+/// `POST /v1/console` (and so `host ctl`) runs commands without a terminal.
+pub async fn execute_line(node: &Node, line: &str) -> String {
+    match commands::execute(node, ConsoleMode::Dev, line.trim()).await {
+        commands::Reply::Text(text) => text,
+        commands::Reply::Quit => "exit only leaves an interactive console".to_string(),
+    }
+}
 
 /// Runs the console on `node` until `exit`, end of input, or `shutdown` resolves.
 ///

@@ -115,6 +115,31 @@ impl PeerClient {
         })
     }
 
+    /// POSTs a JSON body and decodes the JSON answer (host admin endpoints).
+    ///
+    /// # Errors
+    /// [`PeerError`] as for [`PeerClient::call`]; an error status carries the problem text.
+    pub async fn post_json<Resp: serde::de::DeserializeOwned>(
+        &self,
+        addr: &str,
+        path: &str,
+        body: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<Resp, PeerError> {
+        let request = hyper::Request::post(format!("http://{addr}{path}"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|e| PeerError::Protocol {
+                addr: addr.to_string(),
+                reason: format!("bad request: {e}"),
+            })?;
+        let bytes = self.exchange(addr, request, timeout).await?;
+        serde_json::from_slice(&bytes).map_err(|e| PeerError::Protocol {
+            addr: addr.to_string(),
+            reason: format!("decode answer: {e}"),
+        })
+    }
+
     /// POSTs raw bytes and returns the raw success body.
     ///
     /// # Errors

@@ -5,6 +5,11 @@
 //! GET  /v1/status                 node status (JSON)
 //! GET  /v1/plugin                 the plugin, its install history and a hash of its state
 //! POST /v1/plugin                 install a plugin (component bytes): validate, then replicate
+//! GET  /v1/members                voters, learners, leader, reachable (on the leader)
+//! POST /v1/members                {"add":ADDR} | {"remove":ADDR,"force":bool}, "timeout_s"
+//! GET  /v1/logs?from=&n=          log entries decoded by the plugin
+//! POST /v1/snapshot               build a snapshot now
+//! POST /v1/console                {"line":...}: run a dev-console line, {"output":...}
 //! POST /v1/raft/{append,vote,pre-vote,snapshot,transfer-leader}   Raft RPC (postcard)
 //! POST /v1/forward/write          a follower's write, served by the leader (postcard)
 //! POST /v1/forward/read-index     a follower's read-index request (postcard)
@@ -300,6 +305,55 @@ async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply
             .await
         }
         (&Method::GET, "/v1/members") => json_reply(&node.members()),
+        (&Method::GET, "/v1/logs") => {
+            let number = |name: &str| {
+                request
+                    .uri()
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .find_map(|pair| {
+                        let (key, value) = pair.split_once('=')?;
+                        (key == name).then(|| value.parse::<u64>().ok()).flatten()
+                    })
+            };
+            let (from, count) = (number("from"), number("n").unwrap_or(20));
+            match node.logs(from, count).await {
+                Ok(lines) => json_reply(&lines),
+                Err(reason) => problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "log-unreadable",
+                    "Cannot read the log",
+                    &reason,
+                ),
+            }
+        }
+        (&Method::POST, "/v1/snapshot") => match node.snapshot_now().await {
+            Ok(index) => json_reply(&serde_json::json!({ "index": index })),
+            Err(reason) => problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "No snapshot",
+                &reason,
+            ),
+        },
+        (&Method::POST, "/v1/console") => {
+            let body = match read_body(request, MAX_API_BODY).await {
+                Ok(body) => body,
+                Err(reply) => return reply,
+            };
+            match serde_json::from_slice::<ConsoleLine>(&body) {
+                Ok(line) => json_reply(&serde_json::json!({
+                    "output": crate::console::execute_line(&node, &line.line).await
+                })),
+                Err(e) => problem(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-request",
+                    "Invalid console line",
+                    &format!("{e} (expected {{\"line\":\"status\"}})"),
+                ),
+            }
+        }
         (&Method::POST, "/v1/members") => {
             let body = match read_body(request, MAX_API_BODY).await {
                 Ok(body) => body,
@@ -328,6 +382,13 @@ async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply
             &format!("{method} {path}"),
         ),
     }
+}
+
+/// The body of `POST /v1/console`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsoleLine {
+    line: String,
 }
 
 /// The body of `POST /v1/members`: exactly one of `add` and `remove`.

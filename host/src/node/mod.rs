@@ -18,6 +18,7 @@
 //! ```
 
 mod front;
+mod inspect;
 mod membership;
 mod plugin_admin;
 mod status;
@@ -37,6 +38,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 pub use front::{Front, FrontError};
+pub use inspect::LogLine;
 pub use membership::{
     Members, MembershipError, MembershipRequest, ADD_TIMEOUT, FORWARD_MEMBERSHIP_PATH,
     REMOVE_TIMEOUT, RETIRE_PATH,
@@ -217,6 +219,8 @@ pub(crate) struct NodeInner {
     membership_lock: tokio::sync::Mutex<()>,
     /// Heartbeat period, for judging which peers are reachable.
     heartbeat_ms: u64,
+    /// Reads this node's log for `logs`.
+    log_reader: tokio::sync::Mutex<inspect::LogReader>,
     /// `--join`: a member to ask for admission.
     join: Option<String>,
     /// True once the state machine has re-applied everything committed before a restart (at
@@ -374,19 +378,18 @@ impl Node {
         let peers = PeerClient::new();
         let config = Arc::new(raft_config(&options)?);
         let network = Network::new(peers.clone());
-        let (raft, machine) = match &options.storage {
+        let (raft, machine, log_reader) = match &options.storage {
             Storage::Memory => {
                 let machine = Machine::new(runtime.clone());
                 let state_machine = StateMachine::new(machine.clone());
-                let raft = Raft::new(
-                    options.id,
-                    config,
-                    network,
-                    MemLogStore::new(),
-                    state_machine,
+                let log = MemLogStore::new();
+                let reader = inspect::LogReader::Memory(log.clone());
+                let raft = Raft::new(options.id, config, network, log, state_machine).await;
+                (
+                    raft.map_err(|e| StartError::Raft(e.to_string()))?,
+                    machine,
+                    reader,
                 )
-                .await;
-                (raft.map_err(|e| StartError::Raft(e.to_string()))?, machine)
             }
             Storage::Durable(dir) => {
                 let (log, machine) = open_durable(
@@ -396,9 +399,17 @@ impl Node {
                     runtime.clone(),
                 )
                 .await?;
+                let mut log = log;
+                let reader = inspect::LogReader::Durable(
+                    openraft::storage::RaftLogStorage::get_log_reader(&mut log).await,
+                );
                 let state_machine = StateMachine::new(machine.clone());
                 let raft = Raft::new(options.id, config, network, log, state_machine).await;
-                (raft.map_err(|e| StartError::Raft(e.to_string()))?, machine)
+                (
+                    raft.map_err(|e| StartError::Raft(e.to_string()))?,
+                    machine,
+                    reader,
+                )
             }
         };
 
@@ -421,6 +432,7 @@ impl Node {
                 topics: Arc::new(TopicChanges::new(applied)),
                 membership_lock: tokio::sync::Mutex::new(()),
                 heartbeat_ms: options.timing.heartbeat_ms,
+                log_reader: tokio::sync::Mutex::new(log_reader),
                 join: options.join.clone(),
                 recovered,
                 shutdown_tx,

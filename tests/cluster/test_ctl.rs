@@ -1,0 +1,121 @@
+//! The dev console's commands run non-interactively with `host ctl`, each asserted on its
+//! output, as an operator's script would use them.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// Runs `host ctl --node ADDR ARGS...`; returns exit code, stdout and stderr.
+fn ctl(addr: &str, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(host_bin())
+        .args(["ctl", "--node", addr])
+        .args(args)
+        .output()
+        .expect("run host ctl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn ok(addr: &str, args: &[&str]) -> String {
+    let (code, out, err) = ctl(addr, args);
+    assert_eq!(code, 0, "host ctl {args:?}: {out}{err}");
+    out
+}
+
+#[test]
+fn every_console_command_works_through_host_ctl() {
+    let cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(Duration::from_secs(10));
+    let leader_addr = &cluster.addrs[leader];
+    let follower = &cluster.addrs[(leader + 1) % 3];
+
+    let status = ok(follower, &["status"]);
+    assert!(status.contains("role:     follower"), "{status}");
+    assert!(
+        status.contains(&format!("leader:   node {leader}")),
+        "{status}"
+    );
+    let leader_status = ok(leader_addr, &["get-node-status"]);
+    assert!(
+        leader_status.contains("(matched "),
+        "the leader shows each follower's match: {leader_status}"
+    );
+    let json: Value =
+        serde_json::from_str(&ok(follower, &["--json", "status"])).expect("JSON status");
+    assert_eq!(json["leader_id"], leader);
+
+    let is_leader = ok(leader_addr, &["is-leader"]);
+    assert!(is_leader.starts_with("yes"), "{is_leader}");
+
+    // Seat commands come from the plugin's dev console.
+    let booked = ok(follower, &["book", "2", "a1,a2", "olga"]);
+    assert!(booked.to_lowercase().contains("booked"), "{booked}");
+    let taken = ok(follower, &["book", "2", "a2", "pete"]);
+    assert!(taken.to_lowercase().contains("taken"), "{taken}");
+    let showtimes = ok(follower, &["showtimes"]);
+    assert!(showtimes.contains("Inception"), "{showtimes}");
+
+    let members = ok(follower, &["members"]);
+    assert_eq!(members.matches("voter").count(), 3, "{members}");
+    assert!(members.contains("(leader)"), "{members}");
+    let members_json: Value =
+        serde_json::from_str(&ok(follower, &["--json", "members"])).expect("JSON");
+    assert_eq!(members_json["voters"].as_object().map(|v| v.len()), Some(3));
+
+    let logs = ok(follower, &["logs", "0", "50"]);
+    assert!(logs.contains("install plugin"), "{logs}");
+    assert!(logs.contains("membership"), "{logs}");
+    assert!(
+        logs.contains("olga"),
+        "the booking is decoded by the plugin: {logs}"
+    );
+    let logs_json: Value =
+        serde_json::from_str(&ok(follower, &["--json", "logs", "1", "3"])).expect("JSON");
+    assert_eq!(logs_json.as_array().map(Vec::len), Some(3), "{logs_json}");
+    assert_eq!(logs_json[0]["index"], 1);
+
+    let snapshot = ok(follower, &["snapshot"]);
+    assert!(
+        snapshot.starts_with("snapshot taken at index"),
+        "{snapshot}"
+    );
+    let snapshot_status: Value =
+        serde_json::from_str(&ok(follower, &["--json", "status"])).expect("JSON");
+    assert!(
+        snapshot_status["snapshot"].as_u64().is_some(),
+        "{snapshot_status}"
+    );
+
+    let plugin = ok(follower, &["plugin", "status"]);
+    assert!(plugin.contains("seat-logic 1.0.0"), "{plugin}");
+    let history = ok(follower, &["plugin", "history"]);
+    assert_eq!(history.lines().count(), 1, "{history}");
+
+    let help = ok(follower, &["help"]);
+    for command in [
+        "logs",
+        "snapshot",
+        "add-node",
+        "remove-node",
+        "members",
+        "plugin install",
+    ] {
+        assert!(help.contains(command), "help lists {command}: {help}");
+    }
+
+    // Bad input gets a clear answer; an unreachable node exits non-zero.
+    let unknown = ok(follower, &["frobnicate"]);
+    assert!(unknown.contains("unknown command"), "{unknown}");
+    let bad_add = ok(follower, &["add-node", "nonsense"]);
+    assert!(bad_add.contains("HOST:PORT"), "{bad_add}");
+    let nobody = format!("127.0.0.1:{}", free_ports(1)[0]);
+    let (code, _, err) = ctl(&nobody, &["status"]);
+    assert_ne!(code, 0);
+    assert!(err.contains(&nobody), "{err}");
+}
