@@ -73,7 +73,7 @@ pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> Reply
     }
 }
 
-fn help(node: &Node, mode: ConsoleMode) -> String {
+pub(crate) fn help(node: &Node, mode: ConsoleMode) -> String {
     let plugin = node
         .front()
         .call(|p| p.console_help(mode))

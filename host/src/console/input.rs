@@ -12,6 +12,7 @@ use rustyline::error::ReadlineError;
 use rustyline::ExternalPrinter;
 use tokio::sync::mpsc;
 
+use super::complete::CommandCompleter;
 use super::Printer;
 
 /// One input line and the handle that lets the reader continue.
@@ -42,11 +43,16 @@ impl Lines {
     }
 }
 
+/// The terminal editor: history, line editing, and completion of command names.
+type Editor = rustyline::Editor<CommandCompleter, rustyline::history::DefaultHistory>;
+
 /// Starts the reader thread and returns the lines and a printer for asynchronous notices.
-pub(crate) fn start(prompt: String) -> anyhow::Result<(Lines, Printer)> {
+/// `commands` are the names Tab completes.
+pub(crate) fn start(prompt: String, commands: Vec<String>) -> anyhow::Result<(Lines, Printer)> {
     let (tx, rx) = mpsc::channel(1);
     if std::io::stdin().is_terminal() {
-        let mut editor = rustyline::DefaultEditor::new()?;
+        let mut editor = Editor::new()?;
+        editor.set_helper(Some(CommandCompleter::new(commands)));
         let printer: Printer = match editor.create_external_printer() {
             Ok(external) => {
                 let external = Arc::new(Mutex::new(external));
@@ -67,7 +73,7 @@ pub(crate) fn start(prompt: String) -> anyhow::Result<(Lines, Printer)> {
     }
 }
 
-fn read_terminal(mut editor: rustyline::DefaultEditor, prompt: String, tx: mpsc::Sender<Line>) {
+fn read_terminal(mut editor: Editor, prompt: String, tx: mpsc::Sender<Line>) {
     loop {
         match editor.readline(&prompt) {
             Ok(text) => {

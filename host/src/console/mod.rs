@@ -5,6 +5,7 @@
 //! notices from every node's applies are printed as they happen, with the plugin's overview
 //! (whatever the plugin's `overview` shows) in demo mode.
 //!
+//! - `complete`: Tab completion of command names.
 //! - [`input`]: where lines come from: rustyline on a terminal, plain lines from a pipe.
 //! - [`commands`]: what a line does.
 //! - [`notices`]: the commit notice printer.
@@ -13,6 +14,7 @@
 //! - `inspect`: `logs`, `snapshot`.
 
 mod commands;
+mod complete;
 mod input;
 mod inspect;
 mod members;
@@ -57,7 +59,8 @@ pub async fn run(
     }
     // Input starts after the first screen is printed, so the prompt comes last.
     let prompt = format!("node-{}> ", node.id());
-    let (mut lines, printer) = input::start(prompt)?;
+    let commands = complete::command_words(&commands::help(&node, mode));
+    let (mut lines, printer) = input::start(prompt, commands)?;
     let notice_task = tokio::spawn(notices::print_notices(node.clone(), mode, printer.clone()));
     tokio::pin!(shutdown);
     loop {
