@@ -92,6 +92,8 @@ fn every_console_command_works_through_host_ctl() {
         "{snapshot_status}"
     );
 
+    let state = ok(follower, &["get-state"]);
+    assert!(state.contains("sha256"), "{state}");
     let plugin = ok(follower, &["plugin", "status"]);
     assert!(plugin.contains("seat-logic 1.0.0"), "{plugin}");
     let history = ok(follower, &["plugin", "history"]);

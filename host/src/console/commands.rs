@@ -16,6 +16,7 @@ const HOST_HELP: &str = "\
   help              this list
   is-leader         whether this node leads, and who does
   status            role, term, leader, log and applied index, members (alias get-node-status)
+  get-state         the plugin, a hash of the state, and the plugin's overview
   logs [FROM] [N]   N log entries (default the last 20) decoded by the plugin (alias get-logs)
   snapshot          build a snapshot now (and compact the log behind it)
   members           voters and learners, and who leads
@@ -58,6 +59,7 @@ pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> Reply
         "help" => Reply::Text(help(node, mode)),
         "is-leader" => Reply::Text(is_leader(&node.status())),
         "status" | "get-node-status" => Reply::Text(status(&node.status())),
+        "get-state" => Reply::Text(get_state(node, mode).await),
         _ if line == "plugin" || line.starts_with("plugin ") => {
             Reply::Text(super::plugin::execute(node, mode, line).await)
         }
@@ -82,6 +84,14 @@ pub(crate) fn help(node: &Node, mode: ConsoleMode) -> String {
         "Host commands:\n{HOST_HELP}\nPlugin commands:\n{}",
         plugin.trim_end()
     )
+}
+
+/// `get-state` (the original console's name): the plugin, a hash of its state at the applied
+/// index, and the plugin's overview of the state.
+async fn get_state(node: &Node, mode: ConsoleMode) -> String {
+    let plugin = super::plugin::execute(node, mode, "plugin status").await;
+    let view = overview(node, mode).await.unwrap_or_default();
+    format!("{plugin}\n{view}")
 }
 
 /// `is-leader`: yes or no, and where the leader is.

@@ -227,7 +227,6 @@ impl Node {
                 timeout_ms,
                 force,
             } => {
-                drop(_one_at_a_time);
                 self.remove(&addr, Duration::from_millis(timeout_ms), force)
                     .await
             }
