@@ -32,20 +32,8 @@ const SHOWTIMES: std::ops::RangeInclusive<u32> = 90..=97;
 fn holders(addr: &str) -> Option<BTreeMap<String, String>> {
     let mut seats = BTreeMap::new();
     for showtime in SHOWTIMES {
-        let answer = try_get(
-            addr,
-            &format!("/api/bookings?showtime={showtime}&consistency=local"),
-        )?;
-        if answer.status != 200 {
-            return None;
-        }
-        for booking in answer.json()["bookings"].as_array()? {
-            for seat in booking["seats"].as_array()? {
-                seats.insert(
-                    format!("{showtime}/{}", seat.as_str()?),
-                    booking["user"].as_str()?.to_string(),
-                );
-            }
+        for (seat, user) in booked_by(addr, showtime)? {
+            seats.insert(format!("{showtime}/{seat}"), user);
         }
     }
     Some(seats)

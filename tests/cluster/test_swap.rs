@@ -93,30 +93,6 @@ fn agreed_state_hash(cluster: &Cluster) -> String {
     }
 }
 
-/// Seat -> user of the bookings of `showtime` on `addr` (local read).
-fn booked_by(addr: &str, showtime: u32) -> Option<BTreeMap<String, String>> {
-    let answer = try_get(
-        addr,
-        &format!("/api/bookings?showtime={showtime}&consistency=local"),
-    )?;
-    if answer.status != 200 {
-        return None;
-    }
-    let mut seats = BTreeMap::new();
-    for booking in answer.json()["bookings"].as_array()? {
-        if booking["status"] != "confirmed" {
-            continue;
-        }
-        for seat in booking["seats"].as_array()? {
-            seats.insert(
-                seat.as_str()?.to_string(),
-                booking["user"].as_str()?.to_string(),
-            );
-        }
-    }
-    Some(seats)
-}
-
 /// What the load clients saw.
 #[derive(Default)]
 struct Load {

@@ -1,6 +1,7 @@
 //! Helpers for cluster tests: start and kill real node processes, talk HTTP to them, and wait
 //! for conditions with a deadline (never for a fixed time).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -251,6 +252,30 @@ pub fn create_showtime(addr: &str, id: u32, rows: u8, seats: u16) {
         .to_string(),
     );
     assert_eq!(showtime.status, 201, "{}", showtime.body);
+}
+
+/// Seat -> user of the bookings of `showtime` on `addr` (local read).
+pub fn booked_by(addr: &str, showtime: u32) -> Option<BTreeMap<String, String>> {
+    let answer = try_get(
+        addr,
+        &format!("/api/bookings?showtime={showtime}&consistency=local"),
+    )?;
+    if answer.status != 200 {
+        return None;
+    }
+    let mut seats = BTreeMap::new();
+    for booking in answer.json()["bookings"].as_array()? {
+        if booking["status"] != "confirmed" {
+            continue;
+        }
+        for seat in booking["seats"].as_array()? {
+            seats.insert(
+                seat.as_str()?.to_string(),
+                booking["user"].as_str()?.to_string(),
+            );
+        }
+    }
+    Some(seats)
 }
 
 /// A running node process, killed (SIGKILL) and reaped on drop.

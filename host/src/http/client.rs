@@ -102,17 +102,8 @@ impl PeerClient {
         path: &str,
         timeout: Duration,
     ) -> Result<Resp, PeerError> {
-        let request = hyper::Request::get(format!("http://{addr}{path}"))
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| PeerError::Protocol {
-                addr: addr.to_string(),
-                reason: format!("bad request: {e}"),
-            })?;
-        let bytes = self.exchange(addr, request, timeout).await?;
-        serde_json::from_slice(&bytes).map_err(|e| PeerError::Protocol {
-            addr: addr.to_string(),
-            reason: format!("decode answer: {e}"),
-        })
+        self.json(hyper::Method::GET, addr, path, None, timeout)
+            .await
     }
 
     /// POSTs a JSON body and decodes the JSON answer (host admin endpoints).
@@ -126,13 +117,33 @@ impl PeerClient {
         body: &serde_json::Value,
         timeout: Duration,
     ) -> Result<Resp, PeerError> {
-        let request = hyper::Request::post(format!("http://{addr}{path}"))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|e| PeerError::Protocol {
-                addr: addr.to_string(),
-                reason: format!("bad request: {e}"),
-            })?;
+        self.json(hyper::Method::POST, addr, path, Some(body), timeout)
+            .await
+    }
+
+    /// One JSON exchange: optional JSON body out, JSON answer in.
+    async fn json<Resp: serde::de::DeserializeOwned>(
+        &self,
+        method: hyper::Method,
+        addr: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        timeout: Duration,
+    ) -> Result<Resp, PeerError> {
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"));
+        let body = match body {
+            Some(json) => {
+                builder = builder.header("content-type", "application/json");
+                Full::new(Bytes::from(json.to_string()))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let request = builder.body(body).map_err(|e| PeerError::Protocol {
+            addr: addr.to_string(),
+            reason: format!("bad request: {e}"),
+        })?;
         let bytes = self.exchange(addr, request, timeout).await?;
         serde_json::from_slice(&bytes).map_err(|e| PeerError::Protocol {
             addr: addr.to_string(),

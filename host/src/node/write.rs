@@ -17,6 +17,9 @@ use super::{now_ms, Node};
 use crate::http::client::PeerError;
 use crate::raft::{ApplyOutcome, Envelope, Payload};
 
+/// Least time an install entry may take to commit.
+const INSTALL_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Path a follower forwards writes to on the leader.
 pub const FORWARD_WRITE_PATH: &str = "/v1/forward/write";
 /// Path a follower asks the leader's read index at.
@@ -118,7 +121,7 @@ impl Node {
     /// # Errors
     /// [`WriteError`] when no leader is found or no quorum confirms within the write timeout.
     pub async fn write(&self, payload: Payload) -> Result<Committed, WriteError> {
-        let timeout = self.inner.write_timeout;
+        let timeout = self.write_timeout_for(&payload).await;
         let deadline = Instant::now() + timeout;
         let mut reached_leader = false;
         loop {
@@ -172,17 +175,25 @@ impl Node {
         }
     }
 
+    /// How long a write of `payload` may take. A plugin install is first compiled here (so the
+    /// swap on the apply path finds it compiled and other writes are not held up behind a
+    /// compile), outside the timeout; its entry is large, so it gets at least 10 s.
+    async fn write_timeout_for(&self, payload: &Payload) -> Duration {
+        match payload {
+            Payload::InstallPlugin { image, .. } => {
+                self.precompile(image.clone()).await;
+                self.inner.write_timeout.max(INSTALL_WRITE_TIMEOUT)
+            }
+            _ => self.inner.write_timeout,
+        }
+    }
+
     /// Appends on this node as leader. `Ok(None)`: not the leader after all (nothing appended).
     async fn write_as_leader(
         &self,
         payload: Payload,
         deadline: Instant,
     ) -> Result<Option<Committed>, WriteError> {
-        if let Payload::InstallPlugin { image, .. } = &payload {
-            // Compile before appending, so the swap on this node's apply path finds the plugin
-            // compiled and other writes are not held up behind a compile.
-            self.precompile(image.clone()).await;
-        }
         let envelope = Envelope {
             leader_time_ms: now_ms(),
             payload,
@@ -203,7 +214,7 @@ impl Node {
 
     /// Serves a write forwarded by a follower: appends only if this node leads, never forwards.
     pub(crate) async fn handle_forwarded_write(&self, payload: Payload) -> ForwardAnswer {
-        let deadline = Instant::now() + self.inner.write_timeout;
+        let deadline = Instant::now() + self.write_timeout_for(&payload).await;
         if !self.inner.raft.is_leader() {
             return ForwardAnswer::NotLeader;
         }
