@@ -288,3 +288,48 @@ fn join_adds_a_node_without_config_and_bad_changes_are_refused_clearly() {
         "nothing changed"
     );
 }
+
+#[test]
+fn the_dev_console_adds_and_removes_a_node_and_shows_progress() {
+    let mut cluster = Cluster::configure(3);
+    cluster.spawn_with(0, true, &["--dev"]);
+    cluster.spawn(1, false);
+    cluster.spawn(2, false);
+    cluster.wait_for_leader(Duration::from_secs(20));
+    let new = cluster.add_to_profile();
+    cluster.spawn(new, false);
+    let new_addr = cluster.addrs[new].clone();
+    wait_until(Duration::from_secs(20), "the new node answers", || {
+        try_get(&new_addr, "/v1/status")
+    });
+
+    let console = cluster.node(0);
+    let from = console.seen.len();
+    console.type_line(&format!("add-node {new_addr}"));
+    console.expect_output(
+        from,
+        &format!("adding {new_addr}: it joins as a learner"),
+        Duration::from_secs(10),
+    );
+    console.expect_output(from, "done in", Duration::from_secs(60));
+    console.expect_output(
+        from,
+        &format!("node {new}  {new_addr}  voter"),
+        Duration::from_secs(5),
+    );
+
+    let from = console.seen.len();
+    console.type_line(&format!("add-node {new_addr}"));
+    console.expect_output(from, "already a member", Duration::from_secs(10));
+
+    let from = console.seen.len();
+    console.type_line(&format!("remove-node {new_addr}"));
+    console.expect_output(from, "done in", Duration::from_secs(30));
+    let from = console.seen.len();
+    console.type_line("members");
+    console.expect_output(from, "members:", Duration::from_secs(5));
+    let members = wait_until(Duration::from_secs(10), "three voters again", || {
+        voters(&cluster.addrs[1]).filter(|v| v.len() == 3)
+    });
+    assert!(!members.contains(&new_addr), "{members:?}");
+}

@@ -52,7 +52,13 @@ pub(crate) async fn overview(node: &Node, mode: ConsoleMode) -> Option<String> {
 }
 
 /// Executes one line.
-pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> Reply {
+/// `progress` prints interim lines of long commands (an interactive console passes its printer).
+pub(crate) async fn execute(
+    node: &Node,
+    mode: ConsoleMode,
+    line: &str,
+    progress: Option<&super::Printer>,
+) -> Reply {
     match line {
         "" => Reply::Text(String::new()),
         "exit" | "quit" => Reply::Quit,
@@ -64,7 +70,7 @@ pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> Reply
             Reply::Text(super::plugin::execute(node, mode, line).await)
         }
         _ => {
-            if let Some(text) = super::members::execute(node, line).await {
+            if let Some(text) = super::members::execute(node, line, progress).await {
                 return Reply::Text(text);
             }
             if let Some(text) = super::inspect::execute(node, line).await {

@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
-use crate::node::{Members, MembershipRequest, Node, ADD_TIMEOUT, REMOVE_TIMEOUT};
+use super::Printer;
+use crate::http::client::PeerClient;
+use crate::node::{Members, MembershipRequest, Node, NodeStatus, ADD_TIMEOUT, REMOVE_TIMEOUT};
 
-/// Runs a membership line; `None` if the line is not one.
-pub(crate) async fn execute(node: &Node, line: &str) -> Option<String> {
+/// Runs a membership line; `None` if the line is not one. `progress` gets a line every second
+/// while a node added with `add-node` catches up.
+pub(crate) async fn execute(node: &Node, line: &str, progress: Option<&Printer>) -> Option<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let (command, rest) = words.split_first()?;
     let request = match *command {
@@ -34,7 +37,24 @@ pub(crate) async fn execute(node: &Node, line: &str) -> Option<String> {
         _ => return None,
     };
     let started = std::time::Instant::now();
-    Some(match node.change_membership(request).await {
+    let reporter = match (&request, progress) {
+        (MembershipRequest::Add { addr, .. }, Some(print)) => {
+            print(format!(
+                "adding {addr}: it joins as a learner, catches up, then becomes a voter"
+            ));
+            Some(tokio::spawn(report_catch_up(
+                node.clone(),
+                addr.clone(),
+                print.clone(),
+            )))
+        }
+        _ => None,
+    };
+    let outcome = node.change_membership(request).await;
+    if let Some(reporter) = reporter {
+        reporter.abort();
+    }
+    Some(match outcome {
         Ok(members) => format!(
             "done in {:.1} s\n{}",
             started.elapsed().as_secs_f64(),
@@ -42,6 +62,27 @@ pub(crate) async fn execute(node: &Node, line: &str) -> Option<String> {
         ),
         Err(e) => format!("refused: {e}"),
     })
+}
+
+/// Prints, every second, how far the node being added has replicated the log.
+async fn report_catch_up(node: Node, addr: String, print: Printer) {
+    let client = PeerClient::new();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let target = node.status().last_log_index.unwrap_or(0);
+        let line = match client
+            .get_json::<NodeStatus>(&addr, "/v1/status", Duration::from_secs(1))
+            .await
+        {
+            Ok(status) => format!(
+                "  {addr}: {} of {target} log entries, role {}",
+                status.last_log_index.unwrap_or(0),
+                status.role
+            ),
+            Err(e) => format!("  {addr}: no answer ({e})"),
+        };
+        print(line);
+    }
 }
 
 /// `ADDR [--force] [SECONDS]` in any order after the address.

@@ -33,7 +33,7 @@ pub(crate) type Printer = Arc<dyn Fn(String) + Send + Sync>;
 /// Runs one dev-console line on `node` and returns what the console would print: how
 /// `POST /v1/console` (and so `host ctl`) runs commands without a terminal.
 pub async fn execute_line(node: &Node, line: &str) -> String {
-    match commands::execute(node, ConsoleMode::Dev, line.trim()).await {
+    match commands::execute(node, ConsoleMode::Dev, line.trim(), None).await {
         commands::Reply::Text(text) => text,
         commands::Reply::Quit => "exit only leaves an interactive console".to_string(),
     }
@@ -69,7 +69,7 @@ pub async fn run(
             next = lines.next() => next,
         };
         let Some(line) = next else { break };
-        let reply = commands::execute(&node, mode, line.text.trim()).await;
+        let reply = commands::execute(&node, mode, line.text.trim(), Some(&printer)).await;
         let quit = matches!(reply, commands::Reply::Quit);
         if let commands::Reply::Text(text) = reply {
             if !text.is_empty() {
