@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use openraft::async_runtime::WatchReceiver;
+use openraft::errors::{ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers, Instant as _};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -127,6 +128,9 @@ pub enum MembershipError {
     /// Raft refused or failed.
     #[error("raft: {0}")]
     Raft(String),
+    /// Leadership moved before the change was proposed (nothing appended): safe to retry.
+    #[error("leadership changed: {0}")]
+    LeaderChanged(String),
 }
 
 impl Node {
@@ -166,6 +170,27 @@ impl Node {
         &self,
         request: MembershipRequest,
     ) -> Result<Members, MembershipError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.try_change_membership(&request).await {
+                Err(MembershipError::LeaderChanged(reason)) if Instant::now() < deadline => {
+                    tracing::info!(%reason, "leadership moved; retrying the membership change");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(MembershipError::LeaderChanged(reason)) => {
+                    return Err(MembershipError::NoLeader(reason))
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt: run here if this node leads, else forward to the leader.
+    async fn try_change_membership(
+        &self,
+        request: &MembershipRequest,
+    ) -> Result<Members, MembershipError> {
+        let request = request.clone();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let metrics = self.inner.raft.metrics().borrow_watched().clone();
@@ -196,7 +221,11 @@ impl Node {
                 None if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                None => return Err(MembershipError::NoLeader("none elected within 5 s".into())),
+                None => {
+                    return Err(MembershipError::LeaderChanged(
+                        "none elected within 5 s".into(),
+                    ))
+                }
             }
         }
     }
@@ -207,7 +236,7 @@ impl Node {
         request: MembershipRequest,
     ) -> Result<Members, MembershipError> {
         if !self.inner.raft.is_leader() {
-            return Err(MembershipError::NoLeader(
+            return Err(MembershipError::LeaderChanged(
                 "the node asked is not the leader".into(),
             ));
         }
@@ -246,7 +275,12 @@ impl Node {
             })?;
         let id = status.id;
         let members = self.members();
-        for (member_id, member_addr) in members.voters.iter().chain(&members.learners) {
+        let resuming = members.learners.get(&id).is_some_and(|a| a == addr);
+        let others = members
+            .voters
+            .iter()
+            .chain(members.learners.iter().filter(|_| !resuming));
+        for (member_id, member_addr) in others {
             if *member_id == id && member_addr == addr {
                 return Err(MembershipError::AlreadyMember {
                     addr: addr.to_string(),
@@ -270,11 +304,16 @@ impl Node {
         let node = BasicNode {
             addr: addr.to_string(),
         };
-        self.inner
-            .raft
-            .add_learner(id, node, false)
-            .await
-            .map_err(|e| MembershipError::Raft(e.to_string()))?;
+        // A learner left by an earlier attempt (timed out, or leadership moved) is resumed.
+        if !resuming {
+            match self.inner.raft.add_learner(id, node, false).await {
+                Ok(_) => {}
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(e))) => {
+                    return Err(MembershipError::LeaderChanged(e.to_string()))
+                }
+                Err(e) => return Err(MembershipError::Raft(e.to_string())),
+            }
+        }
         let target = self.status().last_log_index.unwrap_or(0);
         tracing::info!(id, addr, target, "new learner; waiting until it catches up");
         let deadline = Instant::now() + timeout;
@@ -298,11 +337,11 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        self.inner
-            .raft
-            .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
-            .await
-            .map_err(|e| MembershipError::Raft(e.to_string()))?;
+        self.commit_change(
+            ChangeMembers::AddVoterIds(BTreeSet::from([id])),
+            REMOVE_TIMEOUT,
+        )
+        .await?;
         tracing::info!(id, addr, "node is a voter");
         Ok(self.members())
     }
@@ -411,6 +450,9 @@ impl Node {
         match tokio::time::timeout(timeout, self.inner.raft.change_membership(change, false)).await
         {
             Ok(Ok(_)) => Ok(()),
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(e)))) => {
+                Err(MembershipError::LeaderChanged(e.to_string()))
+            }
             Ok(Err(e)) => Err(MembershipError::Raft(e.to_string())),
             Err(_) => Err(MembershipError::Timeout {
                 secs: timeout.as_secs(),
