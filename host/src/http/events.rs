@@ -155,8 +155,8 @@ mod tests {
     #[test]
     fn every_data_line_is_prefixed_and_the_event_ends_with_a_blank_line() {
         assert_eq!(
-            event_text(7, "showtime", b"{\"a\":1}\n{\"b\":2}"),
-            "id: 7\nevent: showtime\ndata: {\"a\":1}\ndata: {\"b\":2}\n\n"
+            event_text(7, "state", b"{\"a\":1}\n{\"b\":2}"),
+            "id: 7\nevent: state\ndata: {\"a\":1}\ndata: {\"b\":2}\n\n"
         );
     }
 }
