@@ -4,6 +4,8 @@
 //! recorded on its showtime, which keeps the last [`MAX_ACTIVITY`] changes so the list stays
 //! bounded whatever the traffic. Recording a change also sets the showtime's `version` to the
 //! entry's log index, which is what clients compare to know whether their view is current.
+//!
+//! The list is public (`/activity`, SSE), so it names holds and bookings by id, never by token.
 
 use std::collections::VecDeque;
 
@@ -11,11 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::seat::SeatId;
 
-/// Changes kept per showtime; older ones are dropped.
-pub const MAX_ACTIVITY: usize = 100;
+pub use crate::limits::MAX_ACTIVITY;
 
 /// The user recorded for changes nobody asked for (hold expiry).
 pub const SYSTEM_USER: &str = "system";
+
+/// The user recorded for changes an operator made (a cancellation from the console or by an
+/// admin over HTTP).
+pub const OPERATOR_USER: &str = "operator";
 
 /// What happened to the seats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +63,8 @@ pub struct Change {
     pub index: u64,
     /// Log time of that entry (plugin clock, ms since the Unix epoch).
     pub at_ms: u64,
-    /// Who: the requesting user, or [`SYSTEM_USER`] for expiry.
+    /// Who: the hold's or booking's display name, [`SYSTEM_USER`] for expiry, or
+    /// [`OPERATOR_USER`] for an operator's cancellation.
     pub user: String,
     /// What happened.
     pub action: Action,
@@ -66,8 +72,8 @@ pub struct Change {
     pub seats: Vec<SeatId>,
     /// The booking concerned, if any.
     pub booking: Option<u64>,
-    /// The hold token concerned, if any.
-    pub hold: Option<String>,
+    /// The hold concerned, by id, if any.
+    pub hold: Option<u64>,
 }
 
 /// Appends a change to a showtime's list, dropping the oldest beyond [`MAX_ACTIVITY`].

@@ -4,11 +4,15 @@
 //! Each function checks every rule before its first write, so a refusal changes nothing.
 //! Costs: k seats cost O(k log n) lookups and inserts; nothing clones the state.
 
-use crate::activity::{self, Action, Change};
+use serde::{Deserialize, Serialize};
+
+use crate::activity::{self, Action, Change, OPERATOR_USER};
 use crate::command::Effect;
+use crate::limits::{MAX_PRUNES_PER_ENTRY, MAX_RETAINED_BOOKINGS, RETENTION_MS};
 use crate::rejection::Rejection;
 use crate::seat::SeatId;
 use crate::state::{Booking, BookingStatus, Showtime, State, Taker};
+use crate::token::Digest;
 
 /// Where and when a command runs: its log index and its log time (the plugin clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,12 +23,28 @@ pub struct At {
     pub now_ms: u64,
 }
 
-/// Books `seats` (already checked by `check_seat_list`) if the showtime has them all free.
+/// Who asks for a change of a booking: the proof the command carries.
+///
+/// Only the fronts build commands: `Customer` from a bearer token a customer showed, `Operator`
+/// only for the console (a trusted operator at the node) and for HTTP requests whose admin
+/// credential the host verified (`role` admin). A customer's request can never produce
+/// `Operator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Actor {
+    /// Whoever holds the token with this digest.
+    Customer(Digest),
+    /// A trusted operator (console, or an admin over HTTP).
+    Operator,
+}
+
+/// Books `seats` (already checked by `check_seat_list`) if the showtime has them all free and
+/// every rule holds.
 pub(crate) fn book(
     state: &mut State,
     showtime_id: u32,
     mut seats: Vec<SeatId>,
     user: String,
+    token: Digest,
     at: At,
 ) -> Result<Effect, Rejection> {
     seats.sort_unstable();
@@ -34,21 +54,85 @@ pub(crate) fn book(
         .ok_or(Rejection::UnknownShowtime {
             showtime: showtime_id,
         })?;
-    showtime.check_free(&seats)?;
-    state.rules.check_take(showtime, &seats)?;
+    check_take(state, showtime, &seats, &user)?;
+    check_new_token(state, &token)?;
     // Every rule holds: mutate from here on, nothing below can fail.
-    let booking = insert_booking(state, showtime_id, seats, user, None, at, Action::Booked);
+    let booking = insert_booking(
+        state,
+        NewBooking {
+            showtime: showtime_id,
+            seats,
+            user,
+            token,
+            hold: None,
+        },
+        at,
+        Action::Booked,
+    );
     Ok(Effect::Booked(booking))
 }
 
-/// Records a new confirmed booking of seats the caller has checked are free (or held by the hold
-/// being confirmed), takes the seats and logs the change. Cannot fail.
+/// Checks that a customer may take `seats` (sorted, distinct) of a showtime: they exist and are
+/// free, the seat rules allow them, and the customer stays within the per-customer limit.
+///
+/// # Errors
+///
+/// The first broken rule, in that order.
+pub(crate) fn check_take(
+    state: &State,
+    showtime: &Showtime,
+    seats: &[SeatId],
+    user: &str,
+) -> Result<(), Rejection> {
+    showtime.check_free(seats)?;
+    state.rules.check_take(showtime, seats)?;
+    let limit = state.settings.max_seats_per_customer;
+    let taken = showtime.seats_of(user);
+    let requested = u32::try_from(seats.len()).unwrap_or(u32::MAX);
+    if taken.saturating_add(requested) > limit {
+        return Err(Rejection::CustomerLimit {
+            showtime: showtime.id,
+            user: user.to_string(),
+            limit,
+            taken,
+            requested,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a token digest that is already in the state: two tokens never collide.
+///
+/// # Errors
+///
+/// [`Rejection::TokenCollision`] (only a host whose entropy repeats can cause it).
+pub(crate) fn check_new_token(state: &State, token: &Digest) -> Result<(), Rejection> {
+    if state.tokens.contains_key(token) {
+        Err(Rejection::TokenCollision)
+    } else {
+        Ok(())
+    }
+}
+
+/// A booking about to be recorded.
+pub(crate) struct NewBooking {
+    /// Showtime id.
+    pub showtime: u32,
+    /// Seats, sorted, checked free (or held by the hold being confirmed, already freed).
+    pub seats: Vec<SeatId>,
+    /// Display name.
+    pub user: String,
+    /// Token digest, checked new.
+    pub token: Digest,
+    /// The hold it comes from.
+    pub hold: Option<u64>,
+}
+
+/// Records a new confirmed booking of seats the caller has checked are free, takes the seats
+/// and logs the change. Cannot fail.
 pub(crate) fn insert_booking(
     state: &mut State,
-    showtime_id: u32,
-    seats: Vec<SeatId>,
-    user: String,
-    hold: Option<String>,
+    new: NewBooking,
     at: At,
     action: Action,
 ) -> Booking {
@@ -57,25 +141,23 @@ pub(crate) fn insert_booking(
     state.next_booking = state.next_booking.saturating_add(1);
     let price_per_seat = state
         .showtimes
-        .get(&showtime_id)
+        .get(&new.showtime)
         .map_or(0, |s| u64::from(s.price_cents));
     let booking = Booking {
         id,
-        showtime: showtime_id,
-        price_cents: price_per_seat.saturating_mul(seats.len() as u64),
-        seats,
-        user,
+        token: new.token,
+        showtime: new.showtime,
+        price_cents: price_per_seat.saturating_mul(new.seats.len() as u64),
+        seats: new.seats,
+        user: new.user,
         created_at_ms: at.now_ms,
         log_index: at.index,
-        hold,
+        hold: new.hold,
         status: BookingStatus::Confirmed,
         cancelled_at_ms: None,
     };
-    if let Some(showtime) = state.showtimes.get_mut(&showtime_id) {
-        for &seat in &booking.seats {
-            showtime.seats.insert(seat, Taker::Booking(id));
-        }
-        showtime.bookings.insert(id);
+    if let Some(showtime) = state.showtimes.get_mut(&booking.showtime) {
+        showtime.occupy(&booking.seats, Taker::Booking(id), &booking.user);
         record(
             showtime,
             at,
@@ -83,22 +165,26 @@ pub(crate) fn insert_booking(
             action,
             &booking.seats,
             Some(id),
-            booking.hold.clone(),
+            booking.hold,
         );
     }
-    state.bookings.insert(id, booking.clone());
+    state.index_booking(booking.clone());
     booking
 }
 
-/// Cancels a confirmed booking of `user`, freeing its seats; the booking stays readable.
-pub(crate) fn cancel(state: &mut State, id: u64, user: &str, at: At) -> Result<Effect, Rejection> {
-    let booking = state
-        .bookings
-        .get(&id)
-        .ok_or(Rejection::UnknownBooking { booking: id })?;
-    if booking.user != user {
-        return Err(Rejection::NotBookingOwner { booking: id });
-    }
+/// Cancels a confirmed booking for its token's holder or an operator, freeing its seats; the
+/// booking stays readable.
+///
+/// A customer whose token is not the booking's gets the same answer as for a booking that does
+/// not exist, so ids cannot be probed.
+pub(crate) fn cancel(state: &mut State, id: u64, by: Actor, at: At) -> Result<Effect, Rejection> {
+    let booking = match by {
+        Actor::Customer(token) => state.booking_with_token(id, &token)?,
+        Actor::Operator => state
+            .bookings
+            .get(&id)
+            .ok_or(Rejection::UnknownBooking { booking: id })?,
+    };
     if booking.status == BookingStatus::Cancelled {
         return Err(Rejection::BookingCancelled { booking: id });
     }
@@ -111,31 +197,37 @@ pub(crate) fn cancel(state: &mut State, id: u64, user: &str, at: At) -> Result<E
     let booking = booking.clone();
     state.cancelled_bookings.insert((at.now_ms, id));
     if let Some(showtime) = state.showtimes.get_mut(&booking.showtime) {
-        for seat in &booking.seats {
-            showtime.seats.remove(seat);
-        }
-        showtime.bookings.remove(&id);
+        showtime.vacate(&booking.seats, Taker::Booking(id), &booking.user);
+        let who = match by {
+            Actor::Customer(_) => booking.user.as_str(),
+            Actor::Operator => OPERATOR_USER,
+        };
         record(
             showtime,
             at,
-            user,
+            who,
             Action::Cancelled,
             &booking.seats,
             Some(id),
-            booking.hold.clone(),
+            booking.hold,
         );
     }
     Ok(Effect::Cancelled(booking))
 }
 
-/// Removes cancelled bookings whose retention ended at or before `now_ms`.
+/// Forgets cancelled bookings whose retention ended at or before `now_ms`, and the oldest ones
+/// beyond [`MAX_RETAINED_BOOKINGS`]; at most [`MAX_PRUNES_PER_ENTRY`] per call.
 pub(crate) fn prune(state: &mut State, now_ms: u64) {
-    while let Some(&(cancelled_at, id)) = state.cancelled_bookings.first() {
-        if cancelled_at.saturating_add(crate::state::RETENTION_MS) > now_ms {
-            break;
+    for _ in 0..MAX_PRUNES_PER_ENTRY {
+        let Some(&(cancelled_at, id)) = state.cancelled_bookings.first() else {
+            return;
+        };
+        let expired = cancelled_at.saturating_add(RETENTION_MS) <= now_ms;
+        if !expired && state.cancelled_bookings.len() <= MAX_RETAINED_BOOKINGS {
+            return;
         }
         state.cancelled_bookings.remove(&(cancelled_at, id));
-        state.bookings.remove(&id);
+        state.forget_booking(id);
     }
 }
 
@@ -147,7 +239,7 @@ pub(crate) fn record(
     action: Action,
     seats: &[SeatId],
     booking: Option<u64>,
-    hold: Option<String>,
+    hold: Option<u64>,
 ) {
     showtime.version = at.index;
     activity::push(

@@ -6,23 +6,29 @@
 //! refused before they cost a log entry.
 //!
 //! The answer of every apply, `ok` ([`Applied`]) or `err` ([`Refused`]), also lists the holds
-//! that the entry's log time expired before the command ran, so `front.topics` and `describe`
-//! can name every showtime an entry changed, ticks and refused commands included.
+//! that the entry's log time expired before the command ran, so the topics of the entry and
+//! `describe` can name every showtime an entry changed, ticks and refused commands included.
 //!
-//! `Command`, `Effect`, `Applied` and `Refused` are postcard-encoded by variant index. Nothing was
-//! deployed before this layout, so it was reorganised freely once; from now on variants are only
-//! appended, never inserted or reordered, so old log entries keep their meaning.
+//! `Command`, `Effect`, `Applied` and `Refused` are postcard-encoded by variant index. Nothing
+//! was deployed before contract 0.2.0, so they were redefined for it (token digests, settings);
+//! from now on variants are only appended, never inserted or reordered, so old log entries keep
+//! their meaning.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::admin::NewShowtime;
+use crate::booking::Actor;
 use crate::catalog::{Movie, MovieInfo, Theater, TheaterInfo};
 use crate::contract::LogContext;
+use crate::hold::HoldRequest;
+use crate::limits::MAX_ID;
 use crate::query::{ShowtimeDetail, ShowtimeSummary};
 use crate::rejection::Rejection;
 use crate::seat::SeatId;
-use crate::state::{Booking, Hold, State};
+use crate::state::{Booking, Hold, Settings, State};
+use crate::token::Digest;
 use crate::{admin, booking, hold};
 
 /// Most seats one booking or hold request may name: the request shape, checked without the
@@ -45,23 +51,28 @@ pub const MAX_PRICE_CENTS: u32 = 1_000_000;
 
 /// A change to the state, replicated through the log. (An empty command is a clock tick and has
 /// no variant: see [`crate::machine`].)
+///
+/// Commands name holds and bookings by the SHA-256 of their tokens ([`Digest`]), never by the
+/// tokens: the log is read by every replica, by `describe` and by whoever inspects it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
-    /// Book seats of one showtime for a user directly: all of them or none.
+    /// Book seats of one showtime directly: all of them or none.
     Book {
         /// Showtime id.
         showtime: u32,
         /// Seats to book, in any order, each once.
         seats: Vec<SeatId>,
-        /// Who books.
+        /// The customer's display name.
         user: String,
+        /// Digest of the booking token the front minted.
+        token: Digest,
     },
-    /// Cancel a booking; only its owner may.
+    /// Cancel a booking, for its token's holder or an operator.
     Cancel {
         /// Booking id.
         booking: u64,
-        /// Who asks; must be the booking's user.
-        user: String,
+        /// Who asks, and their proof.
+        by: Actor,
     },
     /// Hold seats for a while: all of them or none.
     Hold {
@@ -69,37 +80,35 @@ pub enum Command {
         showtime: u32,
         /// Seats to hold, in any order, each once.
         seats: Vec<SeatId>,
-        /// Who holds.
+        /// The customer's display name.
         user: String,
         /// Lifetime from now, 1 to 7200 seconds.
         ttl_seconds: u32,
+        /// Digest of the hold token the front minted.
+        token: Digest,
     },
     /// Move a hold's expiry to `ttl_seconds` after now (capped at 2 h after its creation).
     Extend {
-        /// The hold's token.
-        hold: String,
-        /// Who asks; must be the hold's user.
-        user: String,
+        /// Digest of the hold's token.
+        hold: Digest,
         /// Lifetime from now, 1 to 7200 seconds.
         ttl_seconds: u32,
     },
-    /// Turn a hold into a booking.
+    /// Turn a hold into a booking with a token of its own.
     Confirm {
-        /// The hold's token.
-        hold: String,
-        /// Who asks; must be the hold's user.
-        user: String,
+        /// Digest of the hold's token.
+        hold: Digest,
+        /// Digest of the booking token the front minted.
+        token: Digest,
     },
     /// Give a hold up, freeing its seats.
     Release {
-        /// The hold's token.
-        hold: String,
-        /// Who asks; must be the hold's user.
-        user: String,
+        /// Digest of the hold's token.
+        hold: Digest,
     },
     /// Admin: add a movie.
     CreateMovie {
-        /// Chosen id, or `None` for the next free one.
+        /// Chosen id, or `None` for the next one.
         id: Option<u32>,
         /// The movie.
         info: MovieInfo,
@@ -111,7 +120,7 @@ pub enum Command {
     },
     /// Admin: add a theater.
     CreateTheater {
-        /// Chosen id, or `None` for the next free one.
+        /// Chosen id, or `None` for the next one.
         id: Option<u32>,
         /// The theater.
         info: TheaterInfo,
@@ -123,7 +132,7 @@ pub enum Command {
     },
     /// Admin: add a showtime, its seats copied from the theater and all free.
     CreateShowtime {
-        /// Chosen id, or `None` for the next free one.
+        /// Chosen id, or `None` for the next one.
         id: Option<u32>,
         /// Movie id.
         movie: u32,
@@ -138,6 +147,11 @@ pub enum Command {
     RemoveShowtime {
         /// Showtime id.
         showtime: u32,
+    },
+    /// Admin: replace the settings.
+    UpdateSettings {
+        /// The new settings.
+        settings: Settings,
     },
 }
 
@@ -175,6 +189,8 @@ pub enum Effect {
     ShowtimeCreated(ShowtimeDetail),
     /// The showtime as it was when removed.
     ShowtimeRemoved(ShowtimeSummary),
+    /// The settings now in force.
+    SettingsUpdated(Settings),
 }
 
 /// The `ok` bytes of `apply`.
@@ -218,15 +234,7 @@ impl Command {
                 check_user(user)?;
                 check_ttl(*ttl_seconds)
             }
-            Command::Extend {
-                user, ttl_seconds, ..
-            } => {
-                check_user(user)?;
-                check_ttl(*ttl_seconds)
-            }
-            Command::Cancel { user, .. }
-            | Command::Confirm { user, .. }
-            | Command::Release { user, .. } => check_user(user),
+            Command::Extend { ttl_seconds, .. } => check_ttl(*ttl_seconds),
             Command::CreateMovie { id, info } => {
                 check_id(*id)?;
                 info.check()
@@ -253,7 +261,11 @@ impl Command {
                 }
                 Ok(())
             }
-            Command::RemoveMovie { .. }
+            Command::UpdateSettings { settings } => settings.check(),
+            Command::Cancel { .. }
+            | Command::Confirm { .. }
+            | Command::Release { .. }
+            | Command::RemoveMovie { .. }
             | Command::RemoveTheater { .. }
             | Command::RemoveShowtime { .. } => Ok(()),
         }
@@ -280,21 +292,29 @@ impl Command {
                 showtime,
                 seats,
                 user,
-            } => booking::book(state, showtime, seats, user, at),
-            Command::Cancel { booking, user } => booking::cancel(state, booking, &user, at),
+                token,
+            } => booking::book(state, showtime, seats, user, token, at),
+            Command::Cancel { booking, by } => booking::cancel(state, booking, by, at),
             Command::Hold {
                 showtime,
                 seats,
                 user,
                 ttl_seconds,
-            } => hold::hold(state, showtime, seats, user, ttl_seconds, at),
-            Command::Extend {
-                hold,
-                user,
-                ttl_seconds,
-            } => hold::extend(state, &hold, &user, ttl_seconds, at),
-            Command::Confirm { hold, user } => hold::confirm(state, &hold, &user, at),
-            Command::Release { hold, user } => hold::release(state, &hold, &user, at),
+                token,
+            } => hold::hold(
+                state,
+                HoldRequest {
+                    showtime,
+                    seats,
+                    user,
+                    ttl_seconds,
+                    token,
+                },
+                at,
+            ),
+            Command::Extend { hold, ttl_seconds } => hold::extend(state, &hold, ttl_seconds, at),
+            Command::Confirm { hold, token } => hold::confirm(state, &hold, token, at),
+            Command::Release { hold } => hold::release(state, &hold, at),
             Command::CreateMovie { id, info } => admin::create_movie(state, id, info),
             Command::RemoveMovie { movie } => admin::remove_movie(state, movie),
             Command::CreateTheater { id, info } => admin::create_theater(state, id, info),
@@ -307,14 +327,17 @@ impl Command {
                 price_cents,
             } => admin::create_showtime(
                 state,
-                id,
-                movie,
-                theater,
-                starts_at_ms,
-                price_cents,
+                NewShowtime {
+                    id,
+                    movie,
+                    theater,
+                    starts_at_ms,
+                    price_cents,
+                },
                 ctx.index,
             ),
             Command::RemoveShowtime { showtime } => admin::remove_showtime(state, showtime),
+            Command::UpdateSettings { settings } => Ok(admin::update_settings(state, settings)),
         }
     }
 }
@@ -351,7 +374,8 @@ pub fn check_seat_list(seats: &[SeatId]) -> Result<(), Rejection> {
 }
 
 /// User name rules: 1 to [`MAX_USER_CHARS`] characters, no control characters, no surrounding
-/// spaces (so that `alice` and `alice ` cannot be two owners that look the same).
+/// spaces (so that `alice` and `alice ` cannot be two customers that look the same). A name is
+/// for display and the per-customer limit only; it proves nothing.
 ///
 /// # Errors
 ///
@@ -372,10 +396,14 @@ fn check_ttl(ttl_seconds: u32) -> Result<(), Rejection> {
     }
 }
 
-/// Chosen ids must be positive.
+/// Chosen ids must be 1 to [`MAX_ID`].
 fn check_id(id: Option<u32>) -> Result<(), Rejection> {
     match id {
         Some(0) => Err(Rejection::invalid("id", "ids start at 1")),
+        Some(id) if id > MAX_ID => Err(Rejection::invalid(
+            "id",
+            format!("{id} is more than {MAX_ID}, the highest id"),
+        )),
         _ => Ok(()),
     }
 }

@@ -1,11 +1,13 @@
-//! The WebAssembly component boundary: the only module that runs `wit_bindgen::generate!`.
+//! The WebAssembly component boundary: the only module that runs `wit_bindgen::generate!`
+//! (world `plugin` of contract 0.2.0: `machine`, `http` and `console`).
 //!
 //! It converts the generated WIT types to the plain mirrors in [`crate::contract`] and delegates
 //! every export to the library, so all logic stays testable natively. Compiled for wasm32 only.
 //!
 //! The state lives in a `thread_local!` `RefCell`: a component instance is single-threaded and
 //! never re-enters itself, so a `RefCell` borrow cannot conflict and no lock (or poisoning) is
-//! involved. It starts as the first-start state and is replaced whole by `restore`.
+//! involved. It starts as the first-start state and is replaced whole by `restore`. The fronts'
+//! `render` functions read it (contract 0.2.0 answers `outcome.read` from this instance's state).
 
 use std::cell::RefCell;
 
@@ -17,7 +19,7 @@ wit_bindgen::generate!({
     world: "plugin",
 });
 
-use exports::reservoir::plugin::{front, machine};
+use exports::reservoir::plugin::{console, http, machine};
 
 thread_local! {
     /// The replica's state machine, for the life of the component instance.
@@ -41,17 +43,18 @@ impl machine::Guest for Component {
         }
     }
 
-    fn apply(ctx: machine::LogContext, command: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
+    fn apply(ctx: machine::LogContext, command: Vec<u8>) -> machine::Applied {
         let ctx = contract::LogContext {
             index: ctx.index,
             term: ctx.term,
-            leader_time_ms: ctx.leader_time_ms,
+            time_ms: ctx.time_ms,
         };
-        MACHINE.with(|m| m.borrow_mut().apply(&ctx, &command))
-    }
-
-    fn next_deadline() -> Option<u64> {
-        MACHINE.with(|m| m.borrow().next_deadline())
+        let applied = MACHINE.with(|m| m.borrow_mut().apply(&ctx, &command));
+        machine::Applied {
+            result: applied.result,
+            topics: applied.topics,
+            next_deadline: applied.next_deadline,
+        }
     }
 
     fn query(now_ms: u64, request: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
@@ -62,20 +65,24 @@ impl machine::Guest for Component {
         MACHINE.with(|m| m.borrow().snapshot())
     }
 
-    fn restore(snapshot: Vec<u8>) -> Result<(), String> {
+    fn restore(snapshot: Vec<u8>) -> Result<Option<u64>, String> {
         MACHINE.with(|m| m.borrow_mut().restore(&snapshot))
+    }
+
+    fn describe(command: Vec<u8>, result: Option<Result<Vec<u8>, Vec<u8>>>) -> String {
+        crate::describe::describe(&command, result)
     }
 }
 
-impl front::Guest for Component {
-    fn route(request: front::HttpRequest) -> front::RouteAction {
+impl http::Guest for Component {
+    fn route(request: http::Request) -> http::Action {
         match crate::http::route(&request_from(request)) {
-            contract::RouteAction::Read(bytes) => front::RouteAction::Read(bytes),
-            contract::RouteAction::Write(bytes) => front::RouteAction::Write(bytes),
-            contract::RouteAction::Respond(response) => {
-                front::RouteAction::Respond(response_into(response))
+            contract::HttpAction::Read(bytes) => http::Action::Read(bytes),
+            contract::HttpAction::Write(bytes) => http::Action::Write(bytes),
+            contract::HttpAction::Respond(response) => {
+                http::Action::Respond(response_into(response))
             }
-            contract::RouteAction::Watch(watch) => front::RouteAction::Watch(front::WatchRequest {
+            contract::HttpAction::Watch(watch) => http::Action::Watch(http::WatchRequest {
                 topic: watch.topic,
                 query: watch.query,
                 event: watch.event,
@@ -83,78 +90,91 @@ impl front::Guest for Component {
         }
     }
 
-    fn render(request: front::HttpRequest, outcome: front::Outcome) -> front::HttpResponse {
-        response_into(crate::http::render(
-            &request_from(request),
-            outcome_from(outcome),
-        ))
+    fn render(request: http::Request, outcome: http::Outcome) -> http::Response {
+        let outcome = match outcome {
+            http::Outcome::Written(result) => contract::Outcome::Written(result),
+            http::Outcome::Read(query) => contract::Outcome::Read(query),
+            http::Outcome::Unavailable(text) => contract::Outcome::Unavailable(text),
+        };
+        let request = request_from(request);
+        response_into(MACHINE.with(|m| crate::http::render(&m.borrow(), &request, outcome)))
     }
+}
 
-    fn console(line: String, mode: front::ConsoleMode) -> Option<front::ConsoleAction> {
-        crate::console::console(&line, mode_from(mode)).map(|action| match action {
-            contract::ConsoleAction::Read(bytes) => front::ConsoleAction::Read(bytes),
-            contract::ConsoleAction::Write(bytes) => front::ConsoleAction::Write(bytes),
-            contract::ConsoleAction::Print(text) => front::ConsoleAction::Print(text),
+impl console::Guest for Component {
+    fn parse(line: console::Line) -> Option<console::Action> {
+        crate::console::parse(&line_from(line)).map(|action| match action {
+            contract::ConsoleAction::Read(bytes) => console::Action::Read(bytes),
+            contract::ConsoleAction::Write(bytes) => console::Action::Write(bytes),
+            contract::ConsoleAction::Print(text) => console::Action::Print(text),
         })
     }
 
-    fn console_render(line: String, mode: front::ConsoleMode, outcome: front::Outcome) -> String {
-        crate::console::console_render(&line, mode_from(mode), outcome_from(outcome))
+    fn render(line: console::Line, outcome: console::Outcome) -> String {
+        let line = line_from(line);
+        let outcome = console_outcome(outcome);
+        MACHINE.with(|m| crate::console::render(&m.borrow(), &line, outcome))
     }
 
-    fn console_help(mode: front::ConsoleMode) -> String {
-        crate::console::console_help(mode_from(mode))
+    fn help(mode: console::Mode) -> String {
+        crate::console::help(mode_from(mode))
     }
 
-    fn overview(mode: front::ConsoleMode) -> Option<Vec<u8>> {
+    fn overview(mode: console::Mode) -> Option<Vec<u8>> {
         crate::console::overview(mode_from(mode))
     }
 
-    fn render_overview(mode: front::ConsoleMode, outcome: front::Outcome) -> String {
-        crate::console::render_overview(mode_from(mode), outcome_from(outcome))
-    }
-
-    fn describe(command: Vec<u8>, answer: Option<Result<Vec<u8>, Vec<u8>>>) -> String {
-        crate::console::describe(&command, answer)
-    }
-
-    fn topics(command: Vec<u8>, answer: Result<Vec<u8>, Vec<u8>>) -> Vec<String> {
-        crate::topics::topics(&command, &answer)
+    fn render_overview(mode: console::Mode, outcome: console::Outcome) -> String {
+        let outcome = console_outcome(outcome);
+        MACHINE.with(|m| crate::console::render_overview(&m.borrow(), mode_from(mode), outcome))
     }
 }
 
 /// Generated request to mirror.
-fn request_from(request: front::HttpRequest) -> contract::HttpRequest {
+fn request_from(request: http::Request) -> contract::HttpRequest {
     contract::HttpRequest {
         method: request.method,
         path: request.path,
         query: request.query,
         headers: request.headers,
         body: request.body,
+        role: request.role,
+        entropy: request.entropy,
+        now_ms: request.now_ms,
     }
 }
 
 /// Mirror response to generated.
-fn response_into(response: contract::HttpResponse) -> front::HttpResponse {
-    front::HttpResponse {
+fn response_into(response: contract::HttpResponse) -> http::Response {
+    http::Response {
         status: response.status,
         headers: response.headers,
         body: response.body,
     }
 }
 
-/// Generated outcome to mirror.
-fn outcome_from(outcome: front::Outcome) -> contract::Outcome {
+/// Generated console line to mirror.
+fn line_from(line: console::Line) -> contract::ConsoleLine {
+    contract::ConsoleLine {
+        text: line.text,
+        mode: mode_from(line.mode),
+        entropy: line.entropy,
+    }
+}
+
+/// Generated console outcome to mirror.
+fn console_outcome(outcome: console::Outcome) -> contract::Outcome {
     match outcome {
-        front::Outcome::Finished(result) => contract::Outcome::Finished(result),
-        front::Outcome::Unavailable(text) => contract::Outcome::Unavailable(text),
+        console::Outcome::Written(result) => contract::Outcome::Written(result),
+        console::Outcome::Read(query) => contract::Outcome::Read(query),
+        console::Outcome::Unavailable(text) => contract::Outcome::Unavailable(text),
     }
 }
 
 /// Generated console mode to mirror.
-fn mode_from(mode: front::ConsoleMode) -> contract::ConsoleMode {
+fn mode_from(mode: console::Mode) -> contract::ConsoleMode {
     match mode {
-        front::ConsoleMode::Demo => contract::ConsoleMode::Demo,
-        front::ConsoleMode::Dev => contract::ConsoleMode::Dev,
+        console::Mode::Demo => contract::ConsoleMode::Demo,
+        console::Mode::Dev => contract::ConsoleMode::Dev,
     }
 }

@@ -1,63 +1,77 @@
-//! The console front: parses console lines into queries and commands, and renders what came back.
+//! The console front (`console.*` of contract 0.2.0): parses console lines into queries and
+//! commands, and renders what came back.
 //!
 //! # Demo mode
 //!
 //! ```text
-//! a1 a2 | a1,a2      book the seats in showtime 1 for user `demo`
-//! cancel N           cancel booking #N of user `demo`
+//! a1 a2 | a1,a2      book the seats in showtime 1 for user `demo` (prints the booking's token)
+//! cancel N           cancel booking #N (as the operator)
 //! map                show the seat map of showtime 1
 //! ```
 //!
 //! # Dev mode
 //!
-//! See [`DEV_HELP`]: bookings, holds (`hold SHOWTIME SEATS USER [TTL]`, `extend`, `confirm`,
-//! `release`), listings, catalog admin (`add-movie`, `add-theater`, `add-showtime`, `remove-*`)
-//! and `tick`.
+//! See [`DEV_HELP`]: bookings, holds (`hold SHOWTIME SEATS USER [TTL]`, `extend TOKEN [TTL]`,
+//! `confirm TOKEN`, `release TOKEN`), `cancel BOOKING`, paged listings, catalog admin
+//! (`add-movie`, `add-theater`, `add-showtime`, `remove-*`), settings and `tick`.
+//!
+//! The console is trusted: whoever types into it is the node's operator (at its terminal, or
+//! through the host's admin API). So `cancel` carries the operator's proof
+//! ([`Actor::Operator`]) and `booking ID` reads any booking, while holds are still named by
+//! their tokens. Lines that create a hold or booking mint its token from the line's entropy;
+//! the printed answer shows it once (describe and every listing name holds and bookings by id).
 //!
 //! Keywords are case-insensitive. A line whose first word is no plugin command gets `None`, so
 //! the host can say "unknown command"; a known command with bad arguments gets a usage line.
-//! `console-render` parses the line again to know what it asked for, which keeps the host free of
-//! per-line state.
+//! `render` parses the line again (same text and entropy, so the same command) to know what it
+//! asked for, which keeps the host free of per-line state.
 
+use crate::booking::Actor;
 use crate::catalog::{MovieInfo, TheaterInfo};
 use crate::command::{Applied, Command, Effect, Refused, DEFAULT_TTL_SECONDS};
-use crate::contract::{ConsoleAction, ConsoleMode, Outcome};
-use crate::machine::{decode, encode};
-use crate::query::{Answer, Query};
-use crate::rejection::Rejection;
+use crate::contract::{ConsoleAction, ConsoleLine, ConsoleMode, Outcome};
+use crate::machine::{decode, encode, Machine};
+use crate::query::{Answer, Page, PageRequest, Query, Reader};
 use crate::seat::{join_seats, row_index, Layout, SeatId, MAX_ROWS};
-use crate::state::{Hold, DEMO_SHOWTIME};
+use crate::state::{Settings, DEMO_SHOWTIME};
 use crate::text;
+use crate::token::{self, Kind};
 
-/// The user the demo console books and cancels as.
+/// The user the demo console books as.
 pub const DEMO_USER: &str = "demo";
 
 /// Usage lines of the dev commands, also the help text.
 pub const DEV_HELP: &[(&str, &str)] = &[
     (
         "book SHOWTIME SEAT[,SEAT...] USER",
-        "book seats for USER, all or none",
+        "book seats for USER, all or none; prints the booking's token once",
     ),
-    ("cancel BOOKING USER", "cancel a booking; only its USER may"),
+    ("cancel BOOKING", "cancel a booking (as the operator)"),
     (
         "hold SHOWTIME SEAT[,SEAT...] USER [TTL]",
-        "hold seats for USER for TTL seconds (default 600)",
+        "hold seats for USER for TTL seconds (default 600); prints the hold's token once",
     ),
     (
-        "extend TOKEN USER [TTL]",
+        "extend TOKEN [TTL]",
         "make a hold expire TTL seconds from now (at most 2 h after creation)",
     ),
-    ("confirm TOKEN USER", "turn a hold into a booking"),
-    ("release TOKEN USER", "give a hold up, freeing its seats"),
+    (
+        "confirm TOKEN",
+        "turn a hold into a booking; prints the booking's token once",
+    ),
+    ("release TOKEN", "give a hold up, freeing its seats"),
     ("seats SHOWTIME", "show the seat map of a showtime"),
     ("activity SHOWTIME", "show a showtime's recent changes"),
     (
-        "showtimes",
-        "list showtimes with free, held and booked seats",
+        "showtimes [AFTER]",
+        "list showtimes with free, held and booked seats (100 per page)",
     ),
-    ("movies", "list movies"),
-    ("theaters", "list theaters"),
-    ("bookings", "list bookings (cancelled ones for a day)"),
+    ("movies [AFTER]", "list movies (100 per page)"),
+    ("theaters [AFTER]", "list theaters (100 per page)"),
+    (
+        "bookings [AFTER]",
+        "list bookings, cancelled ones for a day (100 per page)",
+    ),
     ("booking ID", "show one booking"),
     ("show-hold TOKEN", "show one hold"),
     (
@@ -78,13 +92,21 @@ pub const DEV_HELP: &[(&str, &str)] = &[
         "remove-showtime ID",
         "remove a showtime without bookings or active holds",
     ),
+    ("settings", "show the settings"),
+    (
+        "customer-limit SEATS",
+        "let each customer hold or book at most SEATS seats per showtime",
+    ),
     ("tick", "append a clock tick (expires holds that are due)"),
 ];
 
 /// Usage lines of the demo commands, also the help text.
 const DEMO_HELP: &[(&str, &str)] = &[
-    ("a1 a2", "book seats (space- or comma-separated) for demo"),
-    ("cancel N", "cancel demo's booking #N"),
+    (
+        "a1 a2",
+        "book seats (space- or comma-separated) for demo; prints the booking's token",
+    ),
+    ("cancel N", "cancel booking #N"),
     ("map", "show the seat map"),
 ];
 
@@ -102,8 +124,8 @@ enum Line {
 }
 
 /// Decides what a console line needs; `None` when it is not a plugin command.
-pub fn console(line: &str, mode: ConsoleMode) -> Option<ConsoleAction> {
-    Some(match parse(line, mode)? {
+pub fn parse(line: &ConsoleLine) -> Option<ConsoleAction> {
+    Some(match parse_line(line)? {
         Line::Read(query) => ConsoleAction::Read(encode(&query)),
         Line::Write(command) => ConsoleAction::Write(encode(&command)),
         Line::Tick => ConsoleAction::Write(Vec::new()),
@@ -112,23 +134,30 @@ pub fn console(line: &str, mode: ConsoleMode) -> Option<ConsoleAction> {
 }
 
 /// Parses a line, including the stateless command checks (turned into a printed sentence).
-fn parse(line: &str, mode: ConsoleMode) -> Option<Line> {
-    let parsed = match mode {
-        ConsoleMode::Demo => parse_demo(line)?,
-        ConsoleMode::Dev => parse_dev(line)?,
+fn parse_line(line: &ConsoleLine) -> Option<Line> {
+    let parsed = match line.mode {
+        ConsoleMode::Demo => parse_demo(&line.text, &line.entropy)?,
+        ConsoleMode::Dev => parse_dev(&line.text, &line.entropy)?,
     };
     Some(match parsed {
         Line::Write(command) => match command.check() {
             Ok(()) => Line::Write(command),
-            Err(rejection) => Line::Print(text::rejection(&rejection, mode)),
+            Err(rejection) => Line::Print(text::rejection(&rejection, line.mode)),
         },
         other => other,
     })
 }
 
+/// The digest of a freshly minted token, or the sentence saying why none could be minted.
+fn mint(kind: Kind, entropy: &[u8]) -> Result<token::Digest, String> {
+    token::mint(kind, entropy)
+        .map(|m| m.digest)
+        .map_err(|e| format!("Cannot mint a token: {e}."))
+}
+
 /// Demo grammar: seat ids, `cancel N`, `map`.
-fn parse_demo(line: &str) -> Option<Line> {
-    let words: Vec<&str> = line
+fn parse_demo(text: &str, entropy: &[u8]) -> Option<Line> {
+    let words: Vec<&str> = text
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|w| !w.is_empty())
         .collect();
@@ -138,7 +167,7 @@ fn parse_demo(line: &str) -> Option<Line> {
             [id] => match parse_booking_id(id) {
                 Some(booking) => Line::Write(Command::Cancel {
                     booking,
-                    user: DEMO_USER.to_string(),
+                    by: Actor::Operator,
                 }),
                 None => usage("cancel N", format!("{} is not a booking number", quote(id))),
             },
@@ -156,32 +185,46 @@ fn parse_demo(line: &str) -> Option<Line> {
                 .iter()
                 .map(|w| SeatId::parse(w))
                 .collect::<Option<Vec<_>>>()?;
-            Some(Line::Write(Command::Book {
-                showtime: DEMO_SHOWTIME,
-                seats,
-                user: DEMO_USER.to_string(),
-            }))
+            Some(match mint(Kind::Booking, entropy) {
+                Ok(token) => Line::Write(Command::Book {
+                    showtime: DEMO_SHOWTIME,
+                    seats,
+                    user: DEMO_USER.to_string(),
+                    token,
+                }),
+                Err(why) => Line::Print(why),
+            })
         }
     }
 }
 
 /// Dev grammar: see [`DEV_HELP`].
-fn parse_dev(line: &str) -> Option<Line> {
-    let words: Vec<&str> = line.split_whitespace().collect();
+fn parse_dev(text: &str, entropy: &[u8]) -> Option<Line> {
+    let words: Vec<&str> = text.split_whitespace().collect();
     let (first, args) = words.split_first()?;
     let keyword = first.to_ascii_lowercase();
     let spec = DEV_HELP
         .iter()
         .map(|(u, _)| *u)
         .find(|u| u.split(' ').next() == Some(keyword.as_str()))?;
-    Some(match parse_dev_args(&keyword, args) {
+    Some(match parse_dev_args(&keyword, args, entropy) {
         Ok(line) => line,
         Err(reason) => usage(spec, reason),
     })
 }
 
+/// The first page of a list, or the page after `AFTER`.
+fn page_after(after: Option<&&str>) -> Result<PageRequest, String> {
+    Ok(PageRequest {
+        after: after
+            .map(|w| parse_number::<u64>(w).ok_or_else(|| format!("{} is not an id", quote(w))))
+            .transpose()?,
+        ..PageRequest::default()
+    })
+}
+
 /// The arguments of a dev command; `Err` is the reason for the usage line.
-fn parse_dev_args(keyword: &str, args: &[&str]) -> Result<Line, String> {
+fn parse_dev_args(keyword: &str, args: &[&str], entropy: &[u8]) -> Result<Line, String> {
     let showtime = |w: &str| {
         parse_number::<u32>(w).ok_or_else(|| format!("{} is not a showtime number", quote(w)))
     };
@@ -196,35 +239,53 @@ fn parse_dev_args(keyword: &str, args: &[&str]) -> Result<Line, String> {
         Some(w) => number(w, "a number of seconds"),
     };
     let user = |w: &str| (*w).to_string();
-    let token = |w: &str| (*w).to_string();
+    let hold = |w: &str| {
+        token::parse(Kind::Hold, w)
+            .ok_or_else(|| format!("{} is not a hold token (h_ and 32 characters)", quote(w)))
+    };
+    let minted = |kind| mint(kind, entropy);
     Ok(match (keyword, args) {
-        ("book", [s, seats, u]) => Line::Write(Command::Book {
-            showtime: showtime(s)?,
-            seats: parse_seat_list(seats)?,
-            user: user(u),
-        }),
-        ("hold", [s, seats, u, rest @ ..]) if rest.len() <= 1 => Line::Write(Command::Hold {
-            showtime: showtime(s)?,
-            seats: parse_seat_list(seats)?,
-            user: user(u),
+        ("book", [s, seats, u]) => {
+            let (showtime, seats) = (showtime(s)?, parse_seat_list(seats)?);
+            match minted(Kind::Booking) {
+                Ok(token) => Line::Write(Command::Book {
+                    showtime,
+                    seats,
+                    user: user(u),
+                    token,
+                }),
+                Err(why) => Line::Print(why),
+            }
+        }
+        ("hold", [s, seats, u, rest @ ..]) if rest.len() <= 1 => {
+            let (showtime, seats) = (showtime(s)?, parse_seat_list(seats)?);
+            let ttl_seconds = ttl(rest.first())?;
+            match minted(Kind::Hold) {
+                Ok(token) => Line::Write(Command::Hold {
+                    showtime,
+                    seats,
+                    user: user(u),
+                    ttl_seconds,
+                    token,
+                }),
+                Err(why) => Line::Print(why),
+            }
+        }
+        ("extend", [t, rest @ ..]) if rest.len() <= 1 => Line::Write(Command::Extend {
+            hold: hold(t)?,
             ttl_seconds: ttl(rest.first())?,
         }),
-        ("extend", [t, u, rest @ ..]) if rest.len() <= 1 => Line::Write(Command::Extend {
-            hold: token(t),
-            user: user(u),
-            ttl_seconds: ttl(rest.first())?,
-        }),
-        ("confirm", [t, u]) => Line::Write(Command::Confirm {
-            hold: token(t),
-            user: user(u),
-        }),
-        ("release", [t, u]) => Line::Write(Command::Release {
-            hold: token(t),
-            user: user(u),
-        }),
-        ("cancel", [b, u]) => Line::Write(Command::Cancel {
+        ("confirm", [t]) => {
+            let hold = hold(t)?;
+            match minted(Kind::Booking) {
+                Ok(token) => Line::Write(Command::Confirm { hold, token }),
+                Err(why) => Line::Print(why),
+            }
+        }
+        ("release", [t]) => Line::Write(Command::Release { hold: hold(t)? }),
+        ("cancel", [b]) => Line::Write(Command::Cancel {
             booking: booking(b)?,
-            user: user(u),
+            by: Actor::Operator,
         }),
         ("seats", [s]) => Line::Read(Query::Showtime {
             showtime: showtime(s)?,
@@ -232,20 +293,27 @@ fn parse_dev_args(keyword: &str, args: &[&str]) -> Result<Line, String> {
         ("activity", [s]) => Line::Read(Query::Activity {
             showtime: showtime(s)?,
         }),
-        ("showtimes", []) => Line::Read(Query::Showtimes {
+        ("showtimes", rest) if rest.len() <= 1 => Line::Read(Query::Showtimes {
             movie: None,
             theater: None,
+            page: page_after(rest.first())?,
         }),
-        ("movies", []) => Line::Read(Query::Movies),
-        ("theaters", []) => Line::Read(Query::Theaters),
-        ("bookings", []) => Line::Read(Query::Bookings {
+        ("movies", rest) if rest.len() <= 1 => Line::Read(Query::Movies {
+            page: page_after(rest.first())?,
+        }),
+        ("theaters", rest) if rest.len() <= 1 => Line::Read(Query::Theaters {
+            page: page_after(rest.first())?,
+        }),
+        ("bookings", rest) if rest.len() <= 1 => Line::Read(Query::Bookings {
             user: None,
             showtime: None,
+            page: page_after(rest.first())?,
         }),
         ("booking", [b]) => Line::Read(Query::Booking {
             booking: booking(b)?,
+            reader: Reader::Staff,
         }),
-        ("show-hold", [t]) => Line::Read(Query::Hold { hold: token(t) }),
+        ("show-hold", [t]) => Line::Read(Query::Hold { token: hold(t)? }),
         ("add-movie", [year, minutes, title @ ..]) if !title.is_empty() => {
             Line::Write(Command::CreateMovie {
                 id: None,
@@ -292,6 +360,12 @@ fn parse_dev_args(keyword: &str, args: &[&str]) -> Result<Line, String> {
         }
         ("remove-showtime", [id]) => Line::Write(Command::RemoveShowtime {
             showtime: showtime(id)?,
+        }),
+        ("settings", []) => Line::Read(Query::Settings),
+        ("customer-limit", [seats]) => Line::Write(Command::UpdateSettings {
+            settings: Settings {
+                max_seats_per_customer: number(seats, "a number of seats")?,
+            },
         }),
         ("tick", []) => Line::Tick,
         _ => return Err("wrong number of arguments".to_string()),
@@ -372,27 +446,43 @@ fn single_row(text: &str) -> Option<u8> {
 }
 
 /// Turns the outcome of a line's read or write into the text to print.
-pub fn console_render(line: &str, mode: ConsoleMode, outcome: Outcome) -> String {
-    match parse(line, mode) {
-        Some(Line::Write(command)) => render_write(&command_action(&command, mode), mode, outcome),
-        Some(Line::Tick) => render_write("tick", mode, outcome),
-        Some(Line::Read(query)) => render_read(&query, mode, outcome),
+pub fn render(machine: &Machine, line: &ConsoleLine, outcome: Outcome) -> String {
+    match parse_line(line) {
+        Some(Line::Write(command)) => render_write(&command, line, outcome),
+        Some(Line::Tick) => match outcome {
+            Outcome::Unavailable(reason) => format!("Could not tick: {reason}"),
+            other => render_written(other, line, None),
+        },
+        Some(Line::Read(query)) => render_read(machine, &query, line.mode, outcome),
         Some(Line::Print(text)) => text,
         None => "This line is not a plugin command.".to_string(),
     }
 }
 
-/// Text for a command's outcome; `action` says what it tried, for "Could not ...".
-fn render_write(action: &str, mode: ConsoleMode, outcome: Outcome) -> String {
+/// Text for a command's outcome.
+fn render_write(command: &Command, line: &ConsoleLine, outcome: Outcome) -> String {
+    if let Outcome::Unavailable(reason) = &outcome {
+        return format!("Could not {}: {reason}", command_action(command, line.mode));
+    }
+    render_written(outcome, line, Some(command))
+}
+
+/// Text for a written (or misrouted) outcome: the effect with the token this line minted, or
+/// the refusal.
+fn render_written(outcome: Outcome, line: &ConsoleLine, command: Option<&Command>) -> String {
     match outcome {
-        Outcome::Unavailable(reason) => format!("Could not {action}: {reason}"),
-        Outcome::Finished(Ok(bytes)) => match decode::<Applied>(&bytes) {
-            Ok(applied) => text::applied(&applied, mode),
+        Outcome::Unavailable(reason) => format!("Could not do that: {reason}"),
+        Outcome::Read(_) => "The host answered a write with a read.".to_string(),
+        Outcome::Written(Ok(bytes)) => match decode::<Applied>(&bytes) {
+            Ok(applied) => {
+                let token = command.and_then(|_| minted_token(&applied.effect, &line.entropy));
+                text::applied(&applied, line.mode, token.as_deref())
+            }
             Err(_) => undecodable("result", bytes.len()),
         },
-        Outcome::Finished(Err(bytes)) => match decode::<Refused>(&bytes) {
+        Outcome::Written(Err(bytes)) => match decode::<Refused>(&bytes) {
             Ok(refused) => {
-                let mut lines = vec![text::rejection(&refused.rejection, mode)];
+                let mut lines = vec![text::rejection(&refused.rejection, line.mode)];
                 lines.extend(refused.expired.iter().map(text::expired));
                 lines.join("\n")
             }
@@ -401,17 +491,33 @@ fn render_write(action: &str, mode: ConsoleMode, outcome: Outcome) -> String {
     }
 }
 
-/// Text for a query's outcome.
-fn render_read(query: &Query, mode: ConsoleMode, outcome: Outcome) -> String {
+/// The token this line's entropy mints for what the effect created, if the state machine
+/// recorded exactly that token.
+fn minted_token(effect: &Effect, entropy: &[u8]) -> Option<String> {
+    let (kind, recorded) = match effect {
+        Effect::Held(hold) => (Kind::Hold, &hold.token),
+        Effect::Booked(booking) | Effect::Confirmed { booking, .. } => {
+            (Kind::Booking, &booking.token)
+        }
+        _ => return None,
+    };
+    token::mint(kind, entropy)
+        .ok()
+        .filter(|m| m.digest.matches(recorded))
+        .map(|m| m.text)
+}
+
+/// Text for a query's outcome: the query answered from this instance's state.
+fn render_read(machine: &Machine, query: &Query, mode: ConsoleMode, outcome: Outcome) -> String {
     match outcome {
         Outcome::Unavailable(reason) => {
             format!("Could not {}: {}", query_action(query), reason)
         }
-        Outcome::Finished(Ok(bytes)) => match decode::<Answer>(&bytes) {
+        Outcome::Read(bytes) => match machine.answer(&bytes) {
             Ok(answer) => render_answer(&answer),
-            Err(_) => undecodable("answer", bytes.len()),
+            Err(rejection) => text::rejection(&rejection, mode),
         },
-        Outcome::Finished(Err(bytes)) => refusal(&bytes, mode),
+        Outcome::Written(_) => "The host answered a read with a write.".to_string(),
     }
 }
 
@@ -427,24 +533,26 @@ fn render_answer(answer: &Answer) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Answer::Showtimes(list) => text::showtimes(list),
-        Answer::Movies(list) => text::movies(list),
-        Answer::Movie(movie) => text::movies(std::slice::from_ref(movie)),
-        Answer::Theaters(list) => text::theaters(list),
+        Answer::Showtimes(page) => paged(page, "showtimes", text::showtimes),
+        Answer::Movies(page) => paged(page, "movies", text::movies),
+        Answer::Movie(movie) => text::movies(&[crate::query::MovieSummary::of(movie)]),
+        Answer::Theaters(page) => paged(page, "theaters", text::theaters),
         Answer::Theater(theater) => text::theaters(std::slice::from_ref(theater)),
         Answer::Activity { showtime, changes } => text::activity(*showtime, changes),
         Answer::Hold(hold) => text::hold_line(hold),
         Answer::Booking(booking) => text::booking_line(booking),
-        Answer::Bookings(list) => text::bookings(list),
+        Answer::Bookings(page) => paged(page, "bookings", text::bookings),
+        Answer::Settings(settings) => text::settings(settings),
     }
 }
 
-/// Text for a query's `err` bytes.
-fn refusal(bytes: &[u8], mode: ConsoleMode) -> String {
-    match decode::<Rejection>(bytes) {
-        Ok(rejection) => text::rejection(&rejection, mode),
-        Err(_) => undecodable("refusal", bytes.len()),
+/// A page's lines, then how to see the next page if there is one.
+fn paged<T>(page: &Page<T>, command: &str, lines: fn(&[T]) -> String) -> String {
+    let mut out = lines(&page.items);
+    if let Some(next) = page.next {
+        out.push_str(&format!("\nMore: {command} {next}"));
     }
+    out
 }
 
 /// Text for result bytes this plugin cannot read.
@@ -471,9 +579,9 @@ fn command_action(command: &Command, mode: ConsoleMode) -> String {
             },
             _,
         ) => format!("hold {} in showtime {showtime}", join_seats(seats, ", ")),
-        (Command::Extend { hold, .. }, _) => format!("extend hold {}", text::one_line(hold)),
-        (Command::Confirm { hold, .. }, _) => format!("confirm hold {}", text::one_line(hold)),
-        (Command::Release { hold, .. }, _) => format!("release hold {}", text::one_line(hold)),
+        (Command::Extend { .. }, _) => "extend the hold".to_string(),
+        (Command::Confirm { .. }, _) => "confirm the hold".to_string(),
+        (Command::Release { .. }, _) => "release the hold".to_string(),
         (Command::CreateMovie { info, .. }, _) => {
             format!("create movie {}", text::one_line(&info.title))
         }
@@ -485,29 +593,31 @@ fn command_action(command: &Command, mode: ConsoleMode) -> String {
         (Command::CreateShowtime { id: Some(id), .. }, _) => format!("create showtime {id}"),
         (Command::CreateShowtime { id: None, .. }, _) => "create a showtime".to_string(),
         (Command::RemoveShowtime { showtime }, _) => format!("remove showtime {showtime}"),
+        (Command::UpdateSettings { .. }, _) => "change the settings".to_string(),
     }
 }
 
 /// What a query was trying to do, for "Could not ...": `show the seat map of showtime 1`.
 fn query_action(query: &Query) -> String {
     match query {
-        Query::Movies => "list movies".to_string(),
+        Query::Movies { .. } => "list movies".to_string(),
         Query::Movie { movie } => format!("show movie {movie}"),
-        Query::Theaters => "list theaters".to_string(),
+        Query::Theaters { .. } => "list theaters".to_string(),
         Query::Theater { theater } => format!("show theater {theater}"),
         Query::Showtimes { .. } => "list showtimes".to_string(),
         Query::Showtime { showtime } | Query::Seats { showtime, .. } => {
             format!("show the seat map of showtime {showtime}")
         }
         Query::Activity { showtime } => format!("show the activity of showtime {showtime}"),
-        Query::Hold { hold } => format!("show hold {}", text::one_line(hold)),
-        Query::Booking { booking } => format!("show booking #{booking}"),
+        Query::Hold { .. } => "show the hold".to_string(),
+        Query::Booking { booking, .. } => format!("show booking #{booking}"),
         Query::Bookings { .. } => "list bookings".to_string(),
+        Query::Settings => "show the settings".to_string(),
     }
 }
 
 /// Help lines for the mode's plugin commands, one per line.
-pub fn console_help(mode: ConsoleMode) -> String {
+pub fn help(mode: ConsoleMode) -> String {
     let lines = match mode {
         ConsoleMode::Demo => DEMO_HELP,
         ConsoleMode::Dev => DEV_HELP,
@@ -527,173 +637,15 @@ pub fn overview(_mode: ConsoleMode) -> Option<Vec<u8>> {
     }))
 }
 
-/// Renders the overview's outcome as a text seat map.
-pub fn render_overview(mode: ConsoleMode, outcome: Outcome) -> String {
+/// Renders the overview: `outcome.read` carries the overview query, answered here.
+pub fn render_overview(machine: &Machine, mode: ConsoleMode, outcome: Outcome) -> String {
     match outcome {
         Outcome::Unavailable(reason) => format!("Seat map unavailable: {reason}"),
-        Outcome::Finished(Ok(bytes)) => match decode::<Answer>(&bytes) {
+        Outcome::Read(bytes) => match machine.answer(&bytes) {
             Ok(answer) => render_answer(&answer),
-            Err(_) => undecodable("answer", bytes.len()),
+            Err(rejection) => text::rejection(&rejection, mode),
         },
-        Outcome::Finished(Err(bytes)) => refusal(&bytes, mode),
-    }
-}
-
-/// One line for an entry, with its result if known:
-/// `book a1,a2 in showtime 1 for alice -> booking #3`. An empty command is a tick: `tick`, or
-/// `tick -> expired hold h.. (a1 of showtime 2)` when it expired holds. Expiries that happened
-/// before another command are appended: `...; expired hold h.. (...)`.
-pub fn describe(command: &[u8], answer: Option<Result<Vec<u8>, Vec<u8>>>) -> String {
-    let tick = command.is_empty();
-    let mut line = if tick {
-        "tick".to_string()
-    } else {
-        match decode::<Command>(command) {
-            Ok(command) => command_phrase(&command),
-            Err(_) => format!("undecodable command ({} bytes)", command.len()),
-        }
-    };
-    let expired = match answer {
-        None => Vec::new(),
-        Some(Ok(bytes)) => match decode::<Applied>(&bytes) {
-            Ok(applied) => {
-                if !tick {
-                    line.push_str(" -> ");
-                    line.push_str(&effect_phrase(&applied.effect));
-                }
-                applied.expired
-            }
-            Err(_) => {
-                line.push_str(&format!(" -> undecodable result ({} bytes)", bytes.len()));
-                Vec::new()
-            }
-        },
-        Some(Err(bytes)) => {
-            line.push_str(" -> refused: ");
-            match decode::<Refused>(&bytes) {
-                Ok(refused) => {
-                    line.push_str(&refused.rejection.summary());
-                    refused.expired
-                }
-                Err(_) => {
-                    line.push_str(&format!("undecodable reason ({} bytes)", bytes.len()));
-                    Vec::new()
-                }
-            }
-        }
-    };
-    if !expired.is_empty() {
-        line.push_str(if tick { " -> " } else { "; " });
-        line.push_str(
-            &expired
-                .iter()
-                .map(expiry_phrase)
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-    }
-    line
-}
-
-/// `expired hold h.. (a1,a2 of showtime 3)`
-fn expiry_phrase(hold: &Hold) -> String {
-    format!(
-        "expired hold {} ({} of showtime {})",
-        hold.token,
-        join_seats(&hold.seats, ","),
-        hold.showtime
-    )
-}
-
-/// The command part of a [`describe`] line.
-fn command_phrase(command: &Command) -> String {
-    match command {
-        Command::Book {
-            showtime,
-            seats,
-            user,
-        } => format!(
-            "book {} in showtime {showtime} for {}",
-            join_seats(seats, ","),
-            text::one_line(user)
-        ),
-        Command::Cancel { booking, user } => {
-            format!("cancel booking #{booking} for {}", text::one_line(user))
-        }
-        Command::Hold {
-            showtime,
-            seats,
-            user,
-            ttl_seconds,
-        } => format!(
-            "hold {} in showtime {showtime} for {} for {ttl_seconds} s",
-            join_seats(seats, ","),
-            text::one_line(user)
-        ),
-        Command::Extend {
-            hold,
-            user,
-            ttl_seconds,
-        } => format!(
-            "extend hold {} for {} to {ttl_seconds} s from now",
-            text::one_line(hold),
-            text::one_line(user)
-        ),
-        Command::Confirm { hold, user } => format!(
-            "confirm hold {} for {}",
-            text::one_line(hold),
-            text::one_line(user)
-        ),
-        Command::Release { hold, user } => format!(
-            "release hold {} for {}",
-            text::one_line(hold),
-            text::one_line(user)
-        ),
-        Command::CreateMovie { id, info } => format!(
-            "create movie {}{}",
-            id.map(|i| format!("{i} ")).unwrap_or_default(),
-            text::one_line(&info.title)
-        ),
-        Command::RemoveMovie { movie } => format!("remove movie {movie}"),
-        Command::CreateTheater { id, info } => format!(
-            "create theater {}{} ({} rows, {} seats)",
-            id.map(|i| format!("{i} ")).unwrap_or_default(),
-            text::one_line(&info.name),
-            info.layout.rows.len(),
-            info.layout.capacity()
-        ),
-        Command::RemoveTheater { theater } => format!("remove theater {theater}"),
-        Command::CreateShowtime {
-            id,
-            movie,
-            theater,
-            starts_at_ms,
-            price_cents,
-        } => format!(
-            "create showtime {}of movie {movie} in theater {theater} at {}, {price_cents} cents",
-            id.map(|i| format!("{i} ")).unwrap_or_default(),
-            text::utc(*starts_at_ms)
-        ),
-        Command::RemoveShowtime { showtime } => format!("remove showtime {showtime}"),
-    }
-}
-
-/// The result part of a [`describe`] line.
-fn effect_phrase(effect: &Effect) -> String {
-    match effect {
-        Effect::Tick => "tick".to_string(),
-        Effect::Booked(b) => format!("booking #{}", b.id),
-        Effect::Cancelled(b) => format!("freed {}", join_seats(&b.seats, ",")),
-        Effect::Held(h) => format!("hold {} until {}", h.token, text::utc(h.expires_at_ms)),
-        Effect::Extended(h) => format!("until {}", text::utc(h.expires_at_ms)),
-        Effect::Confirmed { booking, .. } => format!("booking #{}", booking.id),
-        Effect::Released(h) => format!("freed {}", join_seats(&h.seats, ",")),
-        Effect::MovieCreated(m) => format!("movie {}", m.id),
-        Effect::TheaterCreated(t) => format!("theater {}", t.id),
-        Effect::ShowtimeCreated(d) => format!("showtime {}", d.summary.id),
-        Effect::MovieRemoved(_) | Effect::TheaterRemoved(_) | Effect::ShowtimeRemoved(_) => {
-            "removed".to_string()
-        }
+        Outcome::Written(_) => "The overview is a read, not a write.".to_string(),
     }
 }
 

@@ -1,30 +1,51 @@
 //! Holds: seats reserved for a while, then confirmed into a booking, released, or expired.
 //!
-//! Expiry runs on log time only. At the start of every apply (ticks included), [`sweep`] expires
-//! every active hold whose `expires_at` is at or before the entry's log time; the index
-//! `State::expiries` (ordered by expiry time) makes that O(expired x log n), and its first entry
-//! is the `next-deadline` the host waits for before appending a tick. Finished holds stay
-//! readable for a day of log time; [`prune`] removes them lazily, oldest first.
+//! A hold belongs to whoever has its token: every change names the hold by the token's digest
+//! (see [`crate::token`]), and the answers and the public activity name it by its id.
 //!
-//! Tokens are derived from the hold id and the log index through a 64-bit mixer: opaque and
-//! identical on every replica. They are not a secret; the owner check is the access rule.
+//! Expiry runs on log time only. At the start of every apply (ticks included), [`sweep`] expires
+//! active holds whose `expires_at` is at or before the entry's log time, earliest first; the
+//! index `State::expiries` (ordered by expiry time) makes that O(expired x log n), and its first
+//! entry is the `next-deadline` the host waits for before appending a tick. One entry expires at
+//! most [`MAX_EXPIRIES_PER_ENTRY`] holds; any others are due already, so the next deadline is
+//! in the past and the leader ticks again at once. A due hold that is still waiting for its
+//! sweep cannot be extended or confirmed (it answers expired). Finished holds stay readable for
+//! a day of log time; [`prune`] forgets them lazily, oldest first.
 
 use crate::activity::{Action, SYSTEM_USER};
-use crate::booking::{insert_booking, record, At};
+use crate::booking::{check_new_token, check_take, insert_booking, record, At, NewBooking};
 use crate::command::{Effect, MAX_TTL_SECONDS};
+use crate::limits::{
+    MAX_EXPIRIES_PER_ENTRY, MAX_PRUNES_PER_ENTRY, MAX_RETAINED_HOLDS, RETENTION_MS,
+};
 use crate::rejection::Rejection;
 use crate::seat::SeatId;
-use crate::state::{Hold, HoldStatus, State, Taker, RETENTION_MS};
+use crate::state::{Hold, HoldStatus, State, Taker, TokenOwner};
+use crate::token::Digest;
 
-/// Holds `seats` (already checked) for `ttl_seconds` if the showtime has them all free.
-pub(crate) fn hold(
-    state: &mut State,
-    showtime_id: u32,
-    mut seats: Vec<SeatId>,
-    user: String,
-    ttl_seconds: u32,
-    at: At,
-) -> Result<Effect, Rejection> {
+/// A hold request, its shape already checked.
+pub(crate) struct HoldRequest {
+    /// Showtime id.
+    pub showtime: u32,
+    /// Seats, checked for count and duplicates.
+    pub seats: Vec<SeatId>,
+    /// Display name.
+    pub user: String,
+    /// Lifetime from now, checked.
+    pub ttl_seconds: u32,
+    /// Digest of the hold's token.
+    pub token: Digest,
+}
+
+/// Holds the seats for `ttl_seconds` if the showtime has them all free and every rule holds.
+pub(crate) fn hold(state: &mut State, request: HoldRequest, at: At) -> Result<Effect, Rejection> {
+    let HoldRequest {
+        showtime: showtime_id,
+        mut seats,
+        user,
+        ttl_seconds,
+        token,
+    } = request;
     seats.sort_unstable();
     let showtime = state
         .showtimes
@@ -32,15 +53,14 @@ pub(crate) fn hold(
         .ok_or(Rejection::UnknownShowtime {
             showtime: showtime_id,
         })?;
-    showtime.check_free(&seats)?;
-    state.rules.check_take(showtime, &seats)?;
+    check_take(state, showtime, &seats, &user)?;
+    check_new_token(state, &token)?;
     // Every rule holds: mutate from here on, nothing below can fail.
     let id = state.next_hold;
     state.next_hold = state.next_hold.saturating_add(1);
-    let token = new_token(state, id, at.index);
     let hold = Hold {
         id,
-        token: token.clone(),
+        token,
         showtime: showtime_id,
         seats,
         user,
@@ -52,10 +72,7 @@ pub(crate) fn hold(
         finished_at_ms: None,
     };
     if let Some(showtime) = state.showtimes.get_mut(&showtime_id) {
-        for &seat in &hold.seats {
-            showtime.seats.insert(seat, Taker::Hold(id));
-        }
-        showtime.holds.insert(id);
+        showtime.occupy(&hold.seats, Taker::Hold(id), &hold.user);
         record(
             showtime,
             at,
@@ -63,10 +80,10 @@ pub(crate) fn hold(
             Action::Held,
             &hold.seats,
             None,
-            Some(token.clone()),
+            Some(id),
         );
     }
-    state.tokens.insert(token, id);
+    state.tokens.insert(token, TokenOwner::Hold(id));
     state.expiries.insert((hold.expires_at_ms, id));
     state.holds.insert(id, hold.clone());
     Ok(Effect::Held(hold))
@@ -80,21 +97,18 @@ fn expiry(created_ms: u64, now_ms: u64, ttl_seconds: u32) -> u64 {
     wanted.min(cap)
 }
 
-/// Looks up an active hold of `user`, or says why it cannot be changed.
-fn active_hold_of(state: &State, token: &str, user: &str) -> Result<u64, Rejection> {
+/// The id of the active hold a token names, or why it cannot be changed.
+fn active_hold(state: &State, token: &Digest, now_ms: u64) -> Result<u64, Rejection> {
     let hold = state.hold_by_token(token)?;
-    if hold.user != user {
-        return Err(Rejection::NotHoldOwner {
-            hold: hold.token.clone(),
-        });
-    }
     match hold.status {
+        // Due but not yet swept (the sweep is bounded per entry): as good as expired.
+        HoldStatus::Active if hold.expires_at_ms <= now_ms => {
+            Err(Rejection::HoldExpired { hold: hold.id })
+        }
         HoldStatus::Active => Ok(hold.id),
-        HoldStatus::Expired => Err(Rejection::HoldExpired {
-            hold: hold.token.clone(),
-        }),
+        HoldStatus::Expired => Err(Rejection::HoldExpired { hold: hold.id }),
         status @ (HoldStatus::Confirmed | HoldStatus::Released) => Err(Rejection::HoldFinished {
-            hold: hold.token.clone(),
+            hold: hold.id,
             status,
         }),
     }
@@ -103,16 +117,13 @@ fn active_hold_of(state: &State, token: &str, user: &str) -> Result<u64, Rejecti
 /// Moves an active hold's expiry to `ttl_seconds` after now, capped at 2 h after creation.
 pub(crate) fn extend(
     state: &mut State,
-    token: &str,
-    user: &str,
+    token: &Digest,
     ttl_seconds: u32,
     at: At,
 ) -> Result<Effect, Rejection> {
-    let id = active_hold_of(state, token, user)?;
+    let id = active_hold(state, token, at.now_ms)?;
     let Some(hold) = state.holds.get_mut(&id) else {
-        return Err(Rejection::UnknownHold {
-            hold: token.to_string(),
-        });
+        return Err(Rejection::UnknownHold);
     };
     let old = hold.expires_at_ms;
     hold.expires_at_ms = expiry(hold.created_at_ms, at.now_ms, ttl_seconds);
@@ -120,39 +131,41 @@ pub(crate) fn extend(
     state.expiries.remove(&(old, id));
     state.expiries.insert((hold.expires_at_ms, id));
     if let Some(showtime) = state.showtimes.get_mut(&hold.showtime) {
-        let token = Some(hold.token.clone());
         record(
             showtime,
             at,
-            user,
+            &hold.user,
             Action::Extended,
             &hold.seats,
             None,
-            token,
+            Some(id),
         );
     }
     Ok(Effect::Extended(hold))
 }
 
-/// Turns an active hold into a confirmed booking of the same seats.
+/// Turns an active hold into a confirmed booking of the same seats, owned by a new booking
+/// token (the hold's token does not carry over).
 pub(crate) fn confirm(
     state: &mut State,
-    token: &str,
-    user: &str,
+    token: &Digest,
+    booking_token: Digest,
     at: At,
 ) -> Result<Effect, Rejection> {
-    let id = active_hold_of(state, token, user)?;
+    let id = active_hold(state, token, at.now_ms)?;
+    check_new_token(state, &booking_token)?;
     let Some(hold) = finish(state, id, HoldStatus::Confirmed, at.now_ms) else {
-        return Err(Rejection::UnknownHold {
-            hold: token.to_string(),
-        });
+        return Err(Rejection::UnknownHold);
     };
     let booking = insert_booking(
         state,
-        hold.showtime,
-        hold.seats.clone(),
-        hold.user.clone(),
-        Some(hold.token.clone()),
+        NewBooking {
+            showtime: hold.showtime,
+            seats: hold.seats.clone(),
+            user: hold.user.clone(),
+            token: booking_token,
+            hold: Some(id),
+        },
         at,
         Action::Confirmed,
     );
@@ -167,28 +180,20 @@ pub(crate) fn confirm(
 }
 
 /// Gives up an active hold, freeing its seats.
-pub(crate) fn release(
-    state: &mut State,
-    token: &str,
-    user: &str,
-    at: At,
-) -> Result<Effect, Rejection> {
-    let id = active_hold_of(state, token, user)?;
+pub(crate) fn release(state: &mut State, token: &Digest, at: At) -> Result<Effect, Rejection> {
+    let id = active_hold(state, token, at.now_ms)?;
     let Some(hold) = finish(state, id, HoldStatus::Released, at.now_ms) else {
-        return Err(Rejection::UnknownHold {
-            hold: token.to_string(),
-        });
+        return Err(Rejection::UnknownHold);
     };
     if let Some(showtime) = state.showtimes.get_mut(&hold.showtime) {
-        let token = Some(hold.token.clone());
         record(
             showtime,
             at,
-            user,
+            &hold.user,
             Action::Released,
             &hold.seats,
             None,
-            token,
+            Some(id),
         );
     }
     Ok(Effect::Released(hold))
@@ -204,28 +209,26 @@ fn finish(state: &mut State, id: u64, status: HoldStatus, now_ms: u64) -> Option
     state.expiries.remove(&(hold.expires_at_ms, id));
     state.finished_holds.insert((now_ms, id));
     if let Some(showtime) = state.showtimes.get_mut(&hold.showtime) {
-        for seat in &hold.seats {
-            if showtime.seats.get(seat) == Some(&Taker::Hold(id)) {
-                showtime.seats.remove(seat);
-            }
-        }
-        showtime.holds.remove(&id);
+        showtime.vacate(&hold.seats, Taker::Hold(id), &hold.user);
     }
     Some(hold)
 }
 
-/// Expires every active hold due at `at.now_ms` (expires_at <= now), earliest first, recording
-/// each on its showtime as done by `system`. Returns the expired holds.
+/// Expires active holds due at `at.now_ms` (expires_at <= now), earliest first and at most
+/// [`MAX_EXPIRIES_PER_ENTRY`], recording each on its showtime as done by `system`. Returns the
+/// expired holds.
 pub(crate) fn sweep(state: &mut State, at: At) -> Vec<Hold> {
     let mut expired = Vec::new();
-    while let Some(&(expires_at, id)) = state.expiries.first() {
+    while expired.len() < MAX_EXPIRIES_PER_ENTRY {
+        let Some(&(expires_at, id)) = state.expiries.first() else {
+            break;
+        };
         if expires_at > at.now_ms {
             break;
         }
         match finish(state, id, HoldStatus::Expired, at.now_ms) {
             Some(hold) => {
                 if let Some(showtime) = state.showtimes.get_mut(&hold.showtime) {
-                    let token = Some(hold.token.clone());
                     record(
                         showtime,
                         at,
@@ -233,7 +236,7 @@ pub(crate) fn sweep(state: &mut State, at: At) -> Vec<Hold> {
                         Action::Expired,
                         &hold.seats,
                         None,
-                        token,
+                        Some(id),
                     );
                 }
                 expired.push(hold);
@@ -248,36 +251,18 @@ pub(crate) fn sweep(state: &mut State, at: At) -> Vec<Hold> {
     expired
 }
 
-/// Removes finished holds whose retention ended at or before `now_ms`.
+/// Forgets finished holds whose retention ended at or before `now_ms`, and the oldest ones
+/// beyond [`MAX_RETAINED_HOLDS`]; at most [`MAX_PRUNES_PER_ENTRY`] per call.
 pub(crate) fn prune(state: &mut State, now_ms: u64) {
-    while let Some(&(finished_at, id)) = state.finished_holds.first() {
-        if finished_at.saturating_add(RETENTION_MS) > now_ms {
-            break;
+    for _ in 0..MAX_PRUNES_PER_ENTRY {
+        let Some(&(finished_at, id)) = state.finished_holds.first() else {
+            return;
+        };
+        let expired = finished_at.saturating_add(RETENTION_MS) <= now_ms;
+        if !expired && state.finished_holds.len() <= MAX_RETAINED_HOLDS {
+            return;
         }
         state.finished_holds.remove(&(finished_at, id));
-        if let Some(hold) = state.holds.remove(&id) {
-            state.tokens.remove(&hold.token);
-        }
+        state.forget_hold(id);
     }
-}
-
-/// A fresh token for hold `id` created at log `index`: `h` and 16 hex digits of a SplitMix64
-/// mix, re-mixed in the (astronomically unlikely) case it is already taken.
-fn new_token(state: &State, id: u64, index: u64) -> String {
-    let mut seed = id ^ index.rotate_left(32);
-    loop {
-        seed = mix(seed);
-        let token = format!("h{seed:016x}");
-        if !state.tokens.contains_key(&token) {
-            return token;
-        }
-    }
-}
-
-/// SplitMix64's finaliser: a bijective 64-bit mixer.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

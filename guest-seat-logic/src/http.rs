@@ -1,159 +1,193 @@
-//! The JSON HTTP API: `front.route` (request to query, command, watch or response) and
-//! `front.render` (outcome to response). The reference is `docs/http-api.md`; the machine-readable
-//! form is `GET /api/openapi.json` ([`crate::openapi`]), which a test keeps equal to [`ROUTES`].
+//! The HTTP front (`http.route` / `http.render` of contract 0.2.0): the JSON API, its route
+//! table and its access rules. The reference is `docs/http-api.md`; the machine-readable form is
+//! `GET /api/openapi.json` ([`crate::openapi`]), which a test keeps equal to [`ROUTES`].
 //!
 //! # Routes
 //!
 //! ```text
 //! GET    /                               the web page (also /app.js, /app.css)
 //! GET    /api/openapi.json               the OpenAPI document
-//! GET    /api/movies                     POST: create (admin)
+//! GET    /api/movies                     paged; POST: create (admin)
 //! GET    /api/movies/{id}                DELETE: remove (admin)
-//! GET    /api/theaters                   POST: create (admin)
+//! GET    /api/theaters                   paged; POST: create (admin)
 //! GET    /api/theaters/{id}              DELETE: remove (admin)
-//! GET    /api/showtimes                  ?movie=ID&theater=ID; POST: create (admin)
+//! GET    /api/showtimes                  paged, ?movie=ID&theater=ID; POST: create (admin)
 //! GET    /api/showtimes/{id}             DELETE: remove (admin)
 //! GET    /api/showtimes/{id}/seats       ?state=free|held|booked
 //! GET    /api/showtimes/{id}/activity    the last 100 changes
 //! GET    /api/showtimes/{id}/events      Server-Sent Events (a watch)
-//! POST   /api/showtimes/{id}/holds       hold seats
-//! POST   /api/showtimes/{id}/bookings    book seats directly
-//! GET    /api/holds/{token}              DELETE: release
+//! POST   /api/showtimes/{id}/holds       hold seats: 201 with the hold's token
+//! POST   /api/showtimes/{id}/bookings    book seats directly: 201 with the booking's token
+//! GET    /api/holds/{token}              DELETE: release (the token is the credential)
 //! POST   /api/holds/{token}/extend
-//! POST   /api/holds/{token}/confirm
-//! GET    /api/bookings                   ?user=NAME&showtime=ID
-//! GET    /api/bookings/{id}              DELETE: cancel
+//! POST   /api/holds/{token}/confirm      201 with the booking's token
+//! GET    /api/bookings                   paged, ?user=NAME&showtime=ID (admin or operator)
+//! GET    /api/bookings/{id}              DELETE: cancel (bearer booking token, or staff)
+//! GET    /api/settings                   PUT: change (admin)
 //! ```
 //!
-//! An `{id}` that is not a plain decimal number names no resource: 404 `/problems/not-found`.
-//! Every GET is a read (or a watch, or a fixed response) and every other method a write, which is
-//! how `render` knows whether the bytes are an [`Answer`] or an [`Applied`]/[`Refused`]. Every
-//! error is a [`Problem`]; nothing here panics on any request.
+//! # Flow
+//!
+//! `route` resolves the path (404 `/problems/not-found`, also for an `{id}` that is not a plain
+//! decimal number), checks the method (405 with `allow`), then who may call it
+//! ([`auth::authorize`], before a byte of the body is read), then for writes the body's size
+//! (413) and media type (415), then parses the body and the stateless rules of the command. It
+//! never answers from the state (its instance may lag the log): reads become `read` actions,
+//! whose `render` answers the query from the state and renders it in one call. Routes that
+//! create a hold or a booking mint its token from the request's entropy ([`crate::token`]); the
+//! command carries only the digest, and `render` mints the token again to hand it to its
+//! creator once. Every error is a [`Problem`]; nothing here panics on any request.
 
+mod auth;
 mod body;
 mod json;
+mod params;
+mod render;
 
-use serde::Serialize;
+pub use auth::Access;
+pub use body::MAX_BODY_BYTES;
+pub use render::render;
 
+use crate::booking::Actor;
 use crate::catalog::{MovieInfo, TheaterInfo};
-use crate::command::{
-    Applied, Command, Effect, Refused, DEFAULT_TTL_SECONDS, MAX_SEATS_PER_REQUEST,
-};
-use crate::contract::{HttpRequest, HttpResponse, Outcome, RouteAction, WatchRequest};
-use crate::machine::{decode, encode};
+use crate::command::{Command, DEFAULT_TTL_SECONDS, MAX_SEATS_PER_REQUEST};
+use crate::contract::{HttpAction, HttpRequest, HttpResponse, WatchRequest};
+use crate::machine::encode;
 use crate::problem::Problem;
-use crate::query::{Answer, Query, SeatState};
+use crate::query::{Query, Reader, SeatState};
 use crate::rejection::Rejection;
 use crate::seat::{parse_row, row_letter, Layout, SeatId, MAX_ROWS};
+use crate::state::Settings;
+use crate::token::{self, Kind};
 use crate::topics::showtime_topic;
 use crate::{openapi, web};
 
-pub use body::MAX_BODY_BYTES;
+use auth::{authorize, check_json_body, Caller};
 use body::{
-    parse_body, query_pairs, BookBody, ExtendBody, HoldBody, MovieBody, RowBody, ShowtimeBody,
-    TheaterBody, UserBody,
+    parse_body, parse_optional_body, BookBody, EmptyBody, ExtendBody, HoldBody, MovieBody, RowBody,
+    SettingsBody, ShowtimeBody, TheaterBody,
 };
-use json::{
-    BookingJson, ChangeJson, HoldJson, MovieJson, SeatJson, ShowtimeJson, ShowtimeSummaryJson,
-    TheaterJson,
-};
+use params::{parse_id, Params};
 
-/// One route: a path template (`{id}` a decimal id, `{token}` a hold token) and its methods.
+/// One route: a path template (`{id}` a decimal id, `{token}` a hold token) and, per method,
+/// who may call it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     /// Path template.
     pub path: &'static str,
-    /// Supported methods.
-    pub methods: &'static [&'static str],
+    /// Supported methods and their access rule.
+    pub methods: &'static [(&'static str, Access)],
 }
 
-/// Every route the plugin serves: the one table `route` dispatches on, `allow` headers come
-/// from, and the OpenAPI document is tested against.
+impl Route {
+    /// The supported methods, for `allow`.
+    pub fn allow(&self) -> String {
+        self.methods
+            .iter()
+            .map(|(m, _)| *m)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Shorthands for the route table.
+const GET: (&str, Access) = ("GET", Access::Public);
+/// Admin-only creation.
+const POST_ADMIN: (&str, Access) = ("POST", Access::Admin);
+/// Admin-only removal.
+const DELETE_ADMIN: (&str, Access) = ("DELETE", Access::Admin);
+
+/// Every route the plugin serves: the one table `route` dispatches on, `allow` headers and
+/// access rules come from, and the OpenAPI document is tested against.
 pub const ROUTES: &[Route] = &[
     Route {
         path: "/",
-        methods: &["GET"],
+        methods: &[GET],
     },
     Route {
         path: "/app.js",
-        methods: &["GET"],
+        methods: &[GET],
     },
     Route {
         path: "/app.css",
-        methods: &["GET"],
+        methods: &[GET],
     },
     Route {
         path: "/api/openapi.json",
-        methods: &["GET"],
+        methods: &[GET],
     },
     Route {
         path: "/api/movies",
-        methods: &["GET", "POST"],
+        methods: &[GET, POST_ADMIN],
     },
     Route {
         path: "/api/movies/{id}",
-        methods: &["GET", "DELETE"],
+        methods: &[GET, DELETE_ADMIN],
     },
     Route {
         path: "/api/theaters",
-        methods: &["GET", "POST"],
+        methods: &[GET, POST_ADMIN],
     },
     Route {
         path: "/api/theaters/{id}",
-        methods: &["GET", "DELETE"],
+        methods: &[GET, DELETE_ADMIN],
     },
     Route {
         path: "/api/showtimes",
-        methods: &["GET", "POST"],
+        methods: &[GET, POST_ADMIN],
     },
     Route {
         path: "/api/showtimes/{id}",
-        methods: &["GET", "DELETE"],
+        methods: &[GET, DELETE_ADMIN],
     },
     Route {
         path: "/api/showtimes/{id}/seats",
-        methods: &["GET"],
+        methods: &[GET],
     },
     Route {
         path: "/api/showtimes/{id}/activity",
-        methods: &["GET"],
+        methods: &[GET],
     },
     Route {
         path: "/api/showtimes/{id}/events",
-        methods: &["GET"],
+        methods: &[GET],
     },
     Route {
         path: "/api/showtimes/{id}/holds",
-        methods: &["POST"],
+        methods: &[("POST", Access::Public)],
     },
     Route {
         path: "/api/showtimes/{id}/bookings",
-        methods: &["POST"],
+        methods: &[("POST", Access::Public)],
     },
     Route {
         path: "/api/holds/{token}",
-        methods: &["GET", "DELETE"],
+        methods: &[GET, ("DELETE", Access::Public)],
     },
     Route {
         path: "/api/holds/{token}/extend",
-        methods: &["POST"],
+        methods: &[("POST", Access::Public)],
     },
     Route {
         path: "/api/holds/{token}/confirm",
-        methods: &["POST"],
+        methods: &[("POST", Access::Public)],
     },
     Route {
         path: "/api/bookings",
-        methods: &["GET"],
+        methods: &[("GET", Access::Staff)],
     },
     Route {
         path: "/api/bookings/{id}",
-        methods: &["GET", "DELETE"],
+        methods: &[
+            ("GET", Access::OwnerOrStaff),
+            ("DELETE", Access::OwnerOrAdmin),
+        ],
+    },
+    Route {
+        path: "/api/settings",
+        methods: &[GET, ("PUT", Access::Admin)],
     },
 ];
-
-/// Longest hold token accepted in a path (real ones are 17 characters).
-const MAX_TOKEN_CHARS: usize = 64;
 
 /// Finds the route whose template matches `path`, with the texts of its `{...}` segments.
 fn resolve(path: &str) -> Option<(&'static Route, Vec<&str>)> {
@@ -179,24 +213,24 @@ fn resolve(path: &str) -> Option<(&'static Route, Vec<&str>)> {
 }
 
 /// Decides what an HTTP request needs: a read, a write, a watch, or an immediate response.
-pub fn route(request: &HttpRequest) -> RouteAction {
+pub fn route(request: &HttpRequest) -> HttpAction {
     match plan(request) {
-        Ok(Plan::Read(query)) => RouteAction::Read(encode(&query)),
-        Ok(Plan::Write(command)) => RouteAction::Write(encode(&command)),
-        Ok(Plan::Watch(showtime)) => RouteAction::Watch(WatchRequest {
+        Ok(Plan::Read(query)) => HttpAction::Read(encode(&query)),
+        Ok(Plan::Write(command)) => HttpAction::Write(encode(&command)),
+        Ok(Plan::Watch(showtime)) => HttpAction::Watch(WatchRequest {
             topic: showtime_topic(showtime),
             query: encode(&Query::Showtime { showtime }),
             event: "showtime".to_string(),
         }),
-        Ok(Plan::Respond(response)) => RouteAction::Respond(response),
-        Err(problem) => RouteAction::Respond(problem.into_response()),
+        Ok(Plan::Respond(response)) => HttpAction::Respond(response),
+        Err(problem) => HttpAction::Respond(problem.into_response()),
     }
 }
 
 /// What a request turned into, before encoding.
 #[derive(Debug)]
 enum Plan {
-    /// Run this query.
+    /// Answer this query.
     Read(Query),
     /// Replicate this command.
     Write(Command),
@@ -206,47 +240,113 @@ enum Plan {
     Respond(HttpResponse),
 }
 
+/// A resolved, authorised request on its way to a plan.
+struct Call<'a> {
+    request: &'a HttpRequest,
+    route: &'static Route,
+    method: &'a str,
+    params: Vec<&'a str>,
+    caller: Caller,
+}
+
+impl Call<'_> {
+    /// 404 for this path.
+    fn not_found(&self) -> Problem {
+        Problem::not_found(&truncate_for_echo(&self.request.path, 200))
+    }
+
+    /// The `i`th path parameter as an id of type `T`; 404 when it is not one.
+    fn id<T: std::str::FromStr>(&self, i: usize) -> Result<T, Problem> {
+        self.params
+            .get(i)
+            .and_then(|t| parse_id(t))
+            .ok_or_else(|| self.not_found())
+    }
+
+    /// The path's hold token as a digest. A text that cannot be a hold token names no hold:
+    /// 404 `/problems/unknown-hold` without a lookup (and without echoing it).
+    fn hold_token(&self) -> Result<token::Digest, Problem> {
+        self.params
+            .first()
+            .and_then(|t| token::parse(Kind::Hold, t))
+            .ok_or_else(|| Problem::from_rejection(&Rejection::UnknownHold))
+    }
+
+    /// The query string.
+    fn query(&self) -> Result<Params, Problem> {
+        Params::parse(&self.request.query)
+    }
+
+    /// A token of `kind` minted from the request's entropy.
+    fn mint(&self, kind: Kind) -> Result<token::Digest, Problem> {
+        token::mint(kind, &self.request.entropy)
+            .map(|m| m.digest)
+            .map_err(|e| Problem::internal(e.to_string()))
+    }
+}
+
 /// Parses a request into a plan; commands have already passed their stateless checks.
 fn plan(request: &HttpRequest) -> Result<Plan, Problem> {
     let not_found = || Problem::not_found(&truncate_for_echo(&request.path, 200));
     let (route, params) = resolve(&request.path).ok_or_else(not_found)?;
     let method = request.method.as_str();
-    if !route.methods.contains(&method) {
+    let Some(&(_, access)) = route.methods.iter().find(|(m, _)| *m == method) else {
         return Err(Problem::method_not_allowed(
             &truncate_for_echo(method, 20),
-            &route.methods.join(", "),
+            &route.allow(),
         ));
-    }
-    if method != "GET" && request.body.len() > MAX_BODY_BYTES {
-        return Err(body::too_large(request.body.len()));
-    }
-    let id = |i: usize| -> Result<u32, Problem> {
-        params
-            .get(i)
-            .and_then(|t| parse_id(t))
-            .ok_or_else(not_found)
     };
-    let booking_id = || -> Result<u64, Problem> {
-        params
-            .first()
-            .and_then(|t| parse_id(t))
-            .ok_or_else(not_found)
-    };
-    let token = || -> Result<String, Problem> {
-        match params.first() {
-            Some(t) if t.chars().count() <= MAX_TOKEN_CHARS => Ok((*t).to_string()),
-            _ => Err(not_found()),
+    // An `{id}` that is no decimal id names nothing, whoever asks.
+    let ids_ok = route
+        .path
+        .split('/')
+        .filter(|s| s.starts_with('{'))
+        .zip(&params)
+        .all(|(name, text)| name != "{id}" || parse_id::<u64>(text).is_some());
+    if !ids_ok {
+        return Err(not_found());
+    }
+    let booking = params.first().and_then(|t| parse_id(t)).unwrap_or(0);
+    let caller = authorize(access, request, booking)?;
+    if method != "GET" {
+        if request.body.len() > MAX_BODY_BYTES {
+            return Err(body::too_large(request.body.len()));
         }
+        check_json_body(request)?;
+    }
+    let call = Call {
+        request,
+        route,
+        method,
+        params,
+        caller,
     };
-    let query = || query_pairs(&request.query);
-    let plan = match (route.path, method) {
-        ("/" | "/app.js" | "/app.css", _) => {
+    let plan = match route.path {
+        "/" | "/app.js" | "/app.css" => {
             Plan::Respond(web::asset(route.path).ok_or_else(not_found)?)
         }
-        ("/api/openapi.json", _) => Plan::Respond(openapi::response()),
-        ("/api/movies", "GET") => Plan::Read(Query::Movies),
+        "/api/openapi.json" => Plan::Respond(openapi::response()),
+        "/api/settings" => plan_settings(&call)?,
+        path if path.starts_with("/api/holds") => plan_hold(&call)?,
+        path if path.starts_with("/api/bookings") => plan_booking(&call)?,
+        path if path.ends_with("/holds") || path.ends_with("/bookings") => plan_take(&call)?,
+        _ => plan_catalog(&call)?,
+    };
+    if let Plan::Write(command) = &plan {
+        command.check().map_err(|r| Problem::from_rejection(&r))?;
+    }
+    Ok(plan)
+}
+
+/// Movies, theaters, showtimes and a showtime's views.
+fn plan_catalog(call: &Call) -> Result<Plan, Problem> {
+    let body = &call.request.body;
+    Ok(match (call.route.path, call.method) {
+        ("/api/movies", "GET") => Plan::Read(Query::Movies {
+            page: call.query()?.page()?,
+        }),
         ("/api/movies", _) => {
-            let b: MovieBody = parse_body(&request.body)?;
+            let b: MovieBody = parse_body(body)?;
             Plan::Write(Command::CreateMovie {
                 id: b.id,
                 info: MovieInfo {
@@ -262,11 +362,17 @@ fn plan(request: &HttpRequest) -> Result<Plan, Problem> {
                 },
             })
         }
-        ("/api/movies/{id}", "GET") => Plan::Read(Query::Movie { movie: id(0)? }),
-        ("/api/movies/{id}", _) => Plan::Write(Command::RemoveMovie { movie: id(0)? }),
-        ("/api/theaters", "GET") => Plan::Read(Query::Theaters),
+        ("/api/movies/{id}", "GET") => Plan::Read(Query::Movie { movie: call.id(0)? }),
+        ("/api/movies/{id}", _) => {
+            let movie = call.id(0)?;
+            parse_optional_body::<EmptyBody>(body)?;
+            Plan::Write(Command::RemoveMovie { movie })
+        }
+        ("/api/theaters", "GET") => Plan::Read(Query::Theaters {
+            page: call.query()?.page()?,
+        }),
         ("/api/theaters", _) => {
-            let b: TheaterBody = parse_body(&request.body)?;
+            let b: TheaterBody = parse_body(body)?;
             Plan::Write(Command::CreateTheater {
                 id: b.id,
                 info: TheaterInfo {
@@ -276,21 +382,24 @@ fn plan(request: &HttpRequest) -> Result<Plan, Problem> {
                 },
             })
         }
-        ("/api/theaters/{id}", "GET") => Plan::Read(Query::Theater { theater: id(0)? }),
-        ("/api/theaters/{id}", _) => Plan::Write(Command::RemoveTheater { theater: id(0)? }),
+        ("/api/theaters/{id}", "GET") => Plan::Read(Query::Theater {
+            theater: call.id(0)?,
+        }),
+        ("/api/theaters/{id}", _) => {
+            let theater = call.id(0)?;
+            parse_optional_body::<EmptyBody>(body)?;
+            Plan::Write(Command::RemoveTheater { theater })
+        }
         ("/api/showtimes", "GET") => {
-            let (mut movie, mut theater) = (None, None);
-            for (key, value) in query()? {
-                match key.as_str() {
-                    "movie" => movie = Some(param_id(&key, &value)?),
-                    "theater" => theater = Some(param_id(&key, &value)?),
-                    _ => {}
-                }
-            }
-            Plan::Read(Query::Showtimes { movie, theater })
+            let query = call.query()?;
+            Plan::Read(Query::Showtimes {
+                movie: query.id("movie")?,
+                theater: query.id("theater")?,
+                page: query.page()?,
+            })
         }
         ("/api/showtimes", _) => {
-            let b: ShowtimeBody = parse_body(&request.body)?;
+            let b: ShowtimeBody = parse_body(body)?;
             let starts_at_ms = crate::timefmt::parse_rfc3339(&b.starts_at).map_err(|e| {
                 Problem::invalid_request(format!("field `starts_at`: {e}"))
                     .with("field", "starts_at")
@@ -303,112 +412,136 @@ fn plan(request: &HttpRequest) -> Result<Plan, Problem> {
                 price_cents: b.price_cents,
             })
         }
-        ("/api/showtimes/{id}", "GET") => Plan::Read(Query::Showtime { showtime: id(0)? }),
-        ("/api/showtimes/{id}", _) => Plan::Write(Command::RemoveShowtime { showtime: id(0)? }),
+        ("/api/showtimes/{id}", "GET") => Plan::Read(Query::Showtime {
+            showtime: call.id(0)?,
+        }),
+        ("/api/showtimes/{id}", _) => {
+            let showtime = call.id(0)?;
+            parse_optional_body::<EmptyBody>(body)?;
+            Plan::Write(Command::RemoveShowtime { showtime })
+        }
         ("/api/showtimes/{id}/seats", _) => {
-            let showtime = id(0)?;
-            let mut filter = None;
-            for (key, value) in query()? {
-                if key == "state" {
-                    filter = Some(SeatState::parse(&value).ok_or_else(|| {
-                        Problem::invalid_request(format!(
-                            "query parameter `state` must be free, held or booked, got {:?}",
-                            truncate_for_echo(&value, 20)
-                        ))
-                    })?);
-                }
-            }
+            let showtime = call.id(0)?;
+            let filter = match call.query()?.get("state") {
+                None => None,
+                Some(value) => Some(SeatState::parse(value).ok_or_else(|| {
+                    Problem::invalid_request(format!(
+                        "query parameter `state` must be free, held or booked, got {:?}",
+                        truncate_for_echo(value, 20)
+                    ))
+                    .with("parameter", "state")
+                })?),
+            };
             Plan::Read(Query::Seats { showtime, filter })
         }
-        ("/api/showtimes/{id}/activity", _) => Plan::Read(Query::Activity { showtime: id(0)? }),
-        ("/api/showtimes/{id}/events", _) => Plan::Watch(id(0)?),
-        ("/api/showtimes/{id}/holds", _) => {
-            let showtime = id(0)?;
-            let b: HoldBody = parse_body(&request.body)?;
-            Plan::Write(Command::Hold {
-                showtime,
-                seats: parse_seats(&b.seats)?,
-                user: b.user,
-                ttl_seconds: b.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
-            })
-        }
-        ("/api/showtimes/{id}/bookings", _) => {
-            let showtime = id(0)?;
-            let b: BookBody = parse_body(&request.body)?;
-            Plan::Write(Command::Book {
-                showtime,
-                seats: parse_seats(&b.seats)?,
-                user: b.user,
-            })
-        }
-        ("/api/holds/{token}", "GET") => Plan::Read(Query::Hold { hold: token()? }),
+        ("/api/showtimes/{id}/activity", _) => Plan::Read(Query::Activity {
+            showtime: call.id(0)?,
+        }),
+        ("/api/showtimes/{id}/events", _) => Plan::Watch(call.id(0)?),
+        // Every (path, method) of ROUTES is matched (a test checks it); this keeps it total.
+        _ => return Err(call.not_found()),
+    })
+}
+
+/// `POST /api/showtimes/{id}/holds` and `/bookings`: take seats, minting the owner's token.
+fn plan_take(call: &Call) -> Result<Plan, Problem> {
+    let showtime = call.id(0)?;
+    if call.route.path.ends_with("/holds") {
+        let b: HoldBody = parse_body(&call.request.body)?;
+        let seats = parse_seats(&b.seats)?;
+        Ok(Plan::Write(Command::Hold {
+            showtime,
+            seats,
+            user: b.user,
+            ttl_seconds: b.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
+            token: call.mint(Kind::Hold)?,
+        }))
+    } else {
+        let b: BookBody = parse_body(&call.request.body)?;
+        let seats = parse_seats(&b.seats)?;
+        Ok(Plan::Write(Command::Book {
+            showtime,
+            seats,
+            user: b.user,
+            token: call.mint(Kind::Booking)?,
+        }))
+    }
+}
+
+/// `/api/holds/{token}...`: the token in the path is the credential.
+fn plan_hold(call: &Call) -> Result<Plan, Problem> {
+    let hold = call.hold_token()?;
+    let body = &call.request.body;
+    Ok(match (call.route.path, call.method) {
+        ("/api/holds/{token}", "GET") => Plan::Read(Query::Hold { token: hold }),
         ("/api/holds/{token}", _) => {
-            let hold = token()?;
-            let b: UserBody = parse_body(&request.body)?;
-            Plan::Write(Command::Release { hold, user: b.user })
+            parse_optional_body::<EmptyBody>(body)?;
+            Plan::Write(Command::Release { hold })
         }
         ("/api/holds/{token}/extend", _) => {
-            let hold = token()?;
-            let b: ExtendBody = parse_body(&request.body)?;
+            let b: ExtendBody = parse_optional_body(body)?;
             Plan::Write(Command::Extend {
                 hold,
-                user: b.user,
                 ttl_seconds: b.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
             })
         }
         ("/api/holds/{token}/confirm", _) => {
-            let hold = token()?;
-            let b: UserBody = parse_body(&request.body)?;
-            Plan::Write(Command::Confirm { hold, user: b.user })
-        }
-        ("/api/bookings", _) => {
-            let (mut user, mut showtime) = (None, None);
-            for (key, value) in query()? {
-                match key.as_str() {
-                    "user" => user = Some(value),
-                    "showtime" => showtime = Some(param_id(&key, &value)?),
-                    _ => {}
-                }
-            }
-            Plan::Read(Query::Bookings { user, showtime })
-        }
-        ("/api/bookings/{id}", "GET") => Plan::Read(Query::Booking {
-            booking: booking_id()?,
-        }),
-        ("/api/bookings/{id}", _) => {
-            let booking = booking_id()?;
-            let b: UserBody = parse_body(&request.body)?;
-            Plan::Write(Command::Cancel {
-                booking,
-                user: b.user,
+            parse_optional_body::<EmptyBody>(body)?;
+            Plan::Write(Command::Confirm {
+                hold,
+                token: call.mint(Kind::Booking)?,
             })
         }
-        // Every (path, method) of ROUTES is matched above (a test checks it); this only keeps
-        // the match total.
-        _ => return Err(not_found()),
-    };
-    if let Plan::Write(command) = &plan {
-        command.check().map_err(|r| Problem::from_rejection(&r))?;
-    }
-    Ok(plan)
-}
-
-/// Parses a path id: ASCII digits only (no sign, no spaces), within the type's range.
-fn parse_id<T: std::str::FromStr>(text: &str) -> Option<T> {
-    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// Parses an id in a query parameter; 400 when it is not one.
-fn param_id(key: &str, value: &str) -> Result<u32, Problem> {
-    parse_id(value).ok_or_else(|| {
-        Problem::invalid_request(format!(
-            "query parameter `{key}` must be an id, got {:?}",
-            truncate_for_echo(value, 20)
-        ))
+        _ => return Err(call.not_found()),
     })
+}
+
+/// `/api/bookings...`: staff lists; a booking for its bearer token's holder or staff.
+fn plan_booking(call: &Call) -> Result<Plan, Problem> {
+    if call.route.path == "/api/bookings" {
+        let query = call.query()?;
+        return Ok(Plan::Read(Query::Bookings {
+            user: query.get("user").map(str::to_string),
+            showtime: query.id("showtime")?,
+            page: query.page()?,
+        }));
+    }
+    let booking = call.id(0)?;
+    Ok(match (call.method, call.caller) {
+        ("GET", Caller::Customer(token)) => Plan::Read(Query::Booking {
+            booking,
+            reader: Reader::Customer(token),
+        }),
+        ("GET", _) => Plan::Read(Query::Booking {
+            booking,
+            reader: Reader::Staff,
+        }),
+        (_, caller) => {
+            parse_optional_body::<EmptyBody>(&call.request.body)?;
+            let by = match caller {
+                Caller::Customer(token) => Actor::Customer(token),
+                // `authorize` lets only role admin (or a customer) through to DELETE.
+                Caller::Staff { admin: true } => Actor::Operator,
+                Caller::Staff { admin: false } | Caller::Anyone => {
+                    return Err(auth::unauthorized("cancelling needs the booking's token"))
+                }
+            };
+            Plan::Write(Command::Cancel { booking, by })
+        }
+    })
+}
+
+/// `/api/settings`.
+fn plan_settings(call: &Call) -> Result<Plan, Problem> {
+    if call.method == "GET" {
+        return Ok(Plan::Read(Query::Settings));
+    }
+    let b: SettingsBody = parse_body(&call.request.body)?;
+    Ok(Plan::Write(Command::UpdateSettings {
+        settings: Settings {
+            max_seats_per_customer: b.max_seats_per_customer,
+        },
+    }))
 }
 
 /// Parses seat id strings, after the count limits (so a huge list is refused before parsing).
@@ -475,130 +608,6 @@ fn truncate_for_echo(text: &str, max_chars: usize) -> String {
         Some((cut, _)) => format!("{}...", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-/// Turns the outcome of a routed read, write or watch into the response. For a watch
-/// (`.../events`) the host passes the original request and the showtime query's outcome; the
-/// body is then the same one-line Showtime JSON that `GET /api/showtimes/{id}` returns.
-pub fn render(request: &HttpRequest, outcome: Outcome) -> HttpResponse {
-    let read = request.method == "GET";
-    match outcome {
-        Outcome::Unavailable(text) => Problem::unavailable(text).into_response(),
-        Outcome::Finished(Err(bytes)) if read => match decode::<Rejection>(&bytes) {
-            Ok(rejection) => Problem::from_rejection(&rejection).into_response(),
-            Err(_) => undecodable("refusal", bytes.len()),
-        },
-        Outcome::Finished(Err(bytes)) => match decode::<Refused>(&bytes) {
-            Ok(refused) => Problem::from_rejection(&refused.rejection).into_response(),
-            Err(_) => undecodable("refusal", bytes.len()),
-        },
-        Outcome::Finished(Ok(bytes)) if read => match decode::<Answer>(&bytes) {
-            Ok(answer) => render_answer(&answer),
-            Err(_) => undecodable("answer", bytes.len()),
-        },
-        Outcome::Finished(Ok(bytes)) => match decode::<Applied>(&bytes) {
-            Ok(applied) => render_effect(&applied.effect),
-            Err(_) => undecodable("answer", bytes.len()),
-        },
-    }
-}
-
-/// 500 for bytes that are not what the route expects.
-fn undecodable(what: &str, len: usize) -> HttpResponse {
-    Problem::internal(format!(
-        "the state machine's {what} could not be decoded ({len} bytes)"
-    ))
-    .into_response()
-}
-
-/// 200 with the JSON of a query answer.
-fn render_answer(answer: &Answer) -> HttpResponse {
-    match answer {
-        Answer::Movies(list) => json(
-            200,
-            &serde_json::json!({
-                "movies": list.iter().map(MovieJson::from).collect::<Vec<_>>()
-            }),
-        ),
-        Answer::Movie(m) => json(200, &MovieJson::from(m)),
-        Answer::Theaters(list) => json(
-            200,
-            &serde_json::json!({
-                "theaters": list.iter().map(TheaterJson::from).collect::<Vec<_>>()
-            }),
-        ),
-        Answer::Theater(t) => json(200, &TheaterJson::from(t)),
-        Answer::Showtimes(list) => json(
-            200,
-            &serde_json::json!({
-                "showtimes": list.iter().map(ShowtimeSummaryJson::from).collect::<Vec<_>>()
-            }),
-        ),
-        Answer::Showtime(detail) => json(200, &ShowtimeJson::from(detail)),
-        Answer::Seats { showtime, seats } => json(
-            200,
-            &serde_json::json!({
-                "showtime_id": showtime,
-                "seats": seats.iter().map(SeatJson::from).collect::<Vec<_>>()
-            }),
-        ),
-        Answer::Activity { showtime, changes } => json(
-            200,
-            &serde_json::json!({
-                "showtime_id": showtime,
-                "activity": changes.iter().map(ChangeJson::from).collect::<Vec<_>>()
-            }),
-        ),
-        Answer::Hold(hold) => json(200, &HoldJson::from(hold)),
-        Answer::Bookings(list) => json(
-            200,
-            &serde_json::json!({
-                "bookings": list.iter().map(BookingJson::from).collect::<Vec<_>>()
-            }),
-        ),
-        Answer::Booking(b) => json(200, &BookingJson::from(b)),
-    }
-}
-
-/// 201 (with `location`) for creations, 200 for changes, with the JSON of what a command did.
-fn render_effect(effect: &Effect) -> HttpResponse {
-    match effect {
-        Effect::Tick => json(200, &serde_json::json!({ "tick": true })),
-        Effect::Booked(b) | Effect::Confirmed { booking: b, .. } => {
-            created(&BookingJson::from(b), format!("/api/bookings/{}", b.id))
-        }
-        Effect::Cancelled(b) => json(200, &BookingJson::from(b)),
-        Effect::Held(h) => created(&HoldJson::from(h), format!("/api/holds/{}", h.token)),
-        Effect::Extended(h) | Effect::Released(h) => json(200, &HoldJson::from(h)),
-        Effect::MovieCreated(m) => created(&MovieJson::from(m), format!("/api/movies/{}", m.id)),
-        Effect::MovieRemoved(m) => json(200, &MovieJson::from(m)),
-        Effect::TheaterCreated(t) => {
-            created(&TheaterJson::from(t), format!("/api/theaters/{}", t.id))
-        }
-        Effect::TheaterRemoved(t) => json(200, &TheaterJson::from(t)),
-        Effect::ShowtimeCreated(d) => created(
-            &ShowtimeJson::from(d),
-            format!("/api/showtimes/{}", d.summary.id),
-        ),
-        Effect::ShowtimeRemoved(s) => json(200, &ShowtimeSummaryJson::from(s)),
-    }
-}
-
-/// A JSON response.
-fn json<T: Serialize>(status: u16, value: &T) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("content-type".to_string(), "application/json".to_string())],
-        // Views are structs of strings, numbers and lists: serialising them cannot fail.
-        body: serde_json::to_vec(value).unwrap_or_default(),
-    }
-}
-
-/// 201 with a `location` header.
-fn created<T: Serialize>(value: &T, location: String) -> HttpResponse {
-    let mut response = json(201, value);
-    response.headers.push(("location".to_string(), location));
-    response
 }
 
 #[cfg(test)]

@@ -2,16 +2,17 @@
 //!
 //! It decodes postcard commands and queries, runs them against the [`State`], and encodes the
 //! results. Undecodable bytes are refused, never trapped on, since a log may hold entries written
-//! by another plugin version.
+//! by another plugin version. `apply` answers its result, the topics it changed and the next
+//! deadline in one call (contract 0.2.0), so the canonical instance's call history is the log.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::booking::{self, At};
 use crate::command::{Applied, Command, Effect, Refused};
-use crate::contract::{LogContext, PluginInfo};
+use crate::contract::{self, LogContext, PluginInfo};
 use crate::hold;
-use crate::query::Query;
+use crate::query::{Answer, Query};
 use crate::rejection::Rejection;
 use crate::rules::{MIN_RESTORE_FORMAT, RULES, SNAPSHOT_FORMAT};
 use crate::snapshot;
@@ -20,7 +21,7 @@ use crate::state::State;
 /// Plugin name reported by `info`.
 pub const NAME: &str = "seat-logic";
 
-/// Rules version reported by `info` (1.0.0, or 2.0.0 with the feature `v2`).
+/// Rules version reported by `info` (1.1.0, or 2.1.0 with the feature `v2`).
 pub use crate::rules::VERSION;
 
 /// The replicated state machine: one per replica, fed every committed command in log order.
@@ -50,8 +51,8 @@ impl Machine {
             min_restore_format: MIN_RESTORE_FORMAT,
             description: format!(
                 "Cinema seat reservations: catalog, showtimes, seat maps, timed holds, \
-                 all-or-none bookings, owner-only changes, activity and live topics; rules {VERSION}: \
-                 {}.",
+                 all-or-none bookings owned by capability tokens, per-customer limits, paged \
+                 lists, activity and live topics; rules {VERSION}: {}.",
                 RULES.summary()
             ),
         }
@@ -59,15 +60,16 @@ impl Machine {
 
     /// Applies one committed entry.
     ///
-    /// First the plugin clock moves to `max(clock, ctx.leader_time_ms)`, every hold due at that
-    /// time expires and retention-expired holds and bookings are pruned; this happens whatever
-    /// the command, so it happens at the same index on every replica. An empty `command` is a
-    /// clock tick and stops there. Otherwise the command runs: `Ok` is a postcard [`Applied`],
-    /// `Err` a postcard [`Refused`] (and then only the timed changes above were made). Both list
-    /// the holds that expired.
-    pub fn apply(&mut self, ctx: &LogContext, command: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+    /// First the plugin clock moves to `max(clock, ctx.time_ms)`, holds due at that time expire
+    /// (at most [`crate::limits::MAX_EXPIRIES_PER_ENTRY`]) and retention-expired holds and
+    /// bookings are forgotten; this happens whatever the command, so it happens at the same index
+    /// on every replica. An empty `command` is a clock tick and stops there. Otherwise the
+    /// command runs: `Ok` is a postcard [`Applied`], `Err` a postcard [`Refused`] (and then only
+    /// the timed changes above were made). Both list the holds that expired. The answer also
+    /// names the topics the entry changed and the state's next deadline.
+    pub fn apply(&mut self, ctx: &LogContext, command: &[u8]) -> contract::Applied {
         let state = &mut self.state;
-        let now_ms = state.clock_ms.max(ctx.leader_time_ms);
+        let now_ms = state.clock_ms.max(ctx.time_ms);
         state.clock_ms = now_ms;
         let at = At {
             index: ctx.index,
@@ -76,16 +78,20 @@ impl Machine {
         let expired = hold::sweep(state, at);
         hold::prune(state, now_ms);
         booking::prune(state, now_ms);
-        if command.is_empty() {
-            return Ok(encode(&Applied {
-                expired,
-                effect: Effect::Tick,
-            }));
-        }
-        let result = decode::<Command>(command).and_then(|c| c.apply(state, ctx, now_ms));
-        match result {
+        let outcome = if command.is_empty() {
+            Ok(Effect::Tick)
+        } else {
+            decode::<Command>(command).and_then(|c| c.apply(state, ctx, now_ms))
+        };
+        let topics = crate::topics::topics(&expired, outcome.as_ref().ok());
+        let result = match outcome {
             Ok(effect) => Ok(encode(&Applied { expired, effect })),
             Err(rejection) => Err(encode(&Refused { expired, rejection })),
+        };
+        contract::Applied {
+            result,
+            topics,
+            next_deadline: self.state.next_deadline(),
         }
     }
 
@@ -94,15 +100,23 @@ impl Machine {
         self.state.next_deadline()
     }
 
-    /// Answers a query: `Ok` is a postcard [`crate::query::Answer`], `Err` a postcard
-    /// [`Rejection`]. `now_ms` (the reading node's clock) is not used: answers show the state as
-    /// of its last applied entry, so every replica at that index answers the same.
+    /// Answers a query: `Ok` is a postcard [`Answer`], `Err` a postcard [`Rejection`]. `now_ms`
+    /// (the reading node's clock) is not used: answers show the state as of its last applied
+    /// entry, so every replica at that index answers the same.
     pub fn query(&self, _now_ms: u64, request: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
-        let query: Query = decode(request).map_err(|r| encode(&r))?;
-        query
-            .answer(&self.state)
+        self.answer(request)
             .map(|answer| encode(&answer))
             .map_err(|rejection| encode(&rejection))
+    }
+
+    /// Answers query bytes without encoding the answer: what the fronts render for
+    /// `outcome.read`.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::Undecodable`] for bytes that are no query, else the query's refusal.
+    pub fn answer(&self, request: &[u8]) -> Result<Answer, Rejection> {
+        decode::<Query>(request)?.answer(&self.state)
     }
 
     /// The whole state as snapshot bytes (see [`crate::snapshot`]).
@@ -110,14 +124,14 @@ impl Machine {
         snapshot::write(&self.state)
     }
 
-    /// Replaces the whole state from snapshot bytes.
+    /// Replaces the whole state from snapshot bytes and answers its next deadline.
     ///
     /// # Errors
     ///
     /// Why the bytes were refused; the current state is then kept unchanged.
-    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<Option<u64>, String> {
         self.state = snapshot::read(bytes)?;
-        Ok(())
+        Ok(self.state.next_deadline())
     }
 }
 

@@ -187,14 +187,7 @@ impl Problem {
                 404,
                 "unknown-booking",
                 "Unknown booking",
-                format!("there is no booking {booking}"),
-            )
-            .with("booking", *booking),
-            Rejection::NotBookingOwner { booking } => Problem::new(
-                403,
-                "not-owner",
-                "Not the owner",
-                format!("booking {booking} was made by another user"),
+                format!("there is no booking {booking}, or the token given is not its token"),
             )
             .with("booking", *booking),
             Rejection::BookingCancelled { booking } => Problem::new(
@@ -204,34 +197,27 @@ impl Problem {
                 format!("booking {booking} is already cancelled"),
             )
             .with("booking", *booking),
-            Rejection::UnknownHold { hold } => Problem::new(
+            Rejection::UnknownHold => Problem::new(
                 404,
                 "unknown-hold",
                 "Unknown hold",
-                format!("there is no hold {hold}"),
-            )
-            .with("hold", hold.as_str()),
-            Rejection::NotHoldOwner { hold } => Problem::new(
-                403,
-                "not-owner",
-                "Not the owner",
-                format!("hold {hold} was made by another user"),
-            )
-            .with("hold", hold.as_str()),
+                "there is no hold for this token (it never existed, or finished more than a day \
+                 ago)",
+            ),
             Rejection::HoldExpired { hold } => Problem::new(
                 410,
                 "hold-expired",
                 "Hold expired",
                 format!("hold {hold} expired and its seats were freed"),
             )
-            .with("hold", hold.as_str()),
+            .with("hold", *hold),
             Rejection::HoldFinished { hold, status } => Problem::new(
                 409,
                 "hold-finished",
                 "Hold finished",
                 format!("hold {hold} is already {}", status.name()),
             )
-            .with("hold", hold.as_str())
+            .with("hold", *hold)
             .with("status", status.name()),
             Rejection::AlreadyExists { kind, id } => Problem::new(
                 409,
@@ -244,6 +230,7 @@ impl Problem {
                 kind,
                 id,
                 showtimes,
+                showtime_count,
                 bookings,
                 holds,
             } => {
@@ -254,20 +241,27 @@ impl Problem {
                         plural(*holds as usize, "hold", "holds")
                     ),
                     _ => format!(
-                        "{} {id} is used by {} {}",
+                        "{} {id} is used by {showtime_count} {}: {}{}",
                         kind.name(),
-                        plural(showtimes.len(), "showtime", "showtimes"),
+                        plural(*showtime_count as usize, "showtime", "showtimes"),
                         showtimes
                             .iter()
                             .map(u32::to_string)
                             .collect::<Vec<_>>()
-                            .join(", ")
+                            .join(", "),
+                        if showtimes.len() < *showtime_count as usize {
+                            ", ..."
+                        } else {
+                            ""
+                        }
                     ),
                 };
                 let problem = Problem::new(409, "in-use", "In use", detail).with(kind.name(), *id);
                 match kind {
                     Kind::Showtime => problem.with("bookings", *bookings).with("holds", *holds),
-                    _ => problem.with("showtimes", showtimes.clone()),
+                    _ => problem
+                        .with("showtimes", showtimes.clone())
+                        .with("showtime_count", *showtime_count),
                 }
             }
             Rejection::TooManySeatsForRules { count, max } => Problem::new(
@@ -293,6 +287,56 @@ impl Problem {
             )
             .with("showtime", *showtime)
             .with("seats", seat_list(seats)),
+            Rejection::CustomerLimit {
+                showtime,
+                user,
+                limit,
+                taken,
+                requested,
+            } => Problem::new(
+                409,
+                "customer-limit",
+                "Customer limit reached",
+                format!(
+                    "one customer may hold or book at most {limit} seats of showtime {showtime}; \
+                     {user:?} has {taken} and asked for {requested} more"
+                ),
+            )
+            .with("showtime", *showtime)
+            .with("user", user.as_str())
+            .with("limit", *limit)
+            .with("taken", *taken)
+            .with("requested", *requested),
+            Rejection::CatalogFull { kind, limit } => Problem::new(
+                409,
+                "catalog-full",
+                "Catalog full",
+                format!(
+                    "the catalog holds the most {} it may ({limit}); remove one first",
+                    plural_kind(*kind)
+                ),
+            )
+            .with("kind", kind.name())
+            .with("limit", *limit),
+            Rejection::IdsExhausted { kind, max } => Problem::new(
+                409,
+                "ids-exhausted",
+                "Ids exhausted",
+                format!(
+                    "the next {} id would be past {max}, the highest id; choose a free id in the \
+                     body instead",
+                    kind.name()
+                ),
+            )
+            .with("kind", kind.name())
+            .with("max", *max),
+            Rejection::TokenCollision => Problem::new(
+                503,
+                "token-collision",
+                "Token collision",
+                "the token minted for this request is already in use (the host's entropy may not \
+                 be fresh); retry the request with a new Idempotency-Key",
+            ),
         }
     }
 
@@ -310,6 +354,15 @@ impl Problem {
             headers,
             body,
         }
+    }
+}
+
+/// `movies`, `theaters`, `showtimes`.
+fn plural_kind(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Movie => "movies",
+        Kind::Theater => "theaters",
+        Kind::Showtime => "showtimes",
     }
 }
 

@@ -1,42 +1,100 @@
-//! Read-only requests (`machine.query`) and their answers.
+//! Read-only requests (`machine.query`, and the `read` outcomes the fronts render) and their
+//! answers.
 //!
 //! Queries never change the state, so they are answered by any replica without going through the
-//! log. The answer types are wire types (postcard between machine and front) that already carry
-//! what a rendering needs (a showtime's movie title, its seat states), so no front queries twice.
+//! log. The answer types already carry what a rendering needs (a showtime's movie title, its seat
+//! states), so no front queries twice. The fronts answer and render in one call (contract 0.2.0
+//! `outcome.read`); `machine.query` returns the answer postcard-encoded.
 //!
-//! Both enums are postcard-encoded by variant index: new variants go at the end.
+//! Every list is paged ([`PageRequest`]): at most [`MAX_PAGE_ITEMS`] items in id order after a
+//! cursor, examining at most [`MAX_PAGE_SCAN`] candidates, so no answer costs more than a small
+//! part of a call's fuel whatever the state holds. A list answer's `next` is the cursor of the
+//! following page (`None` at the end).
+//!
+//! Both enums are postcard-encoded by variant index; nothing was deployed before contract 0.2.0,
+//! so they were redefined for it; new variants go at the end.
 
 use serde::{Deserialize, Serialize};
 
 use crate::activity::Change;
 use crate::catalog::{Movie, Theater};
+use crate::limits::{DEFAULT_PAGE_ITEMS, MAX_PAGE_ITEMS, MAX_PAGE_SCAN};
 use crate::rejection::Rejection;
 use crate::seat::{Layout, SeatId};
-use crate::state::{Booking, Hold, Showtime, State, Taker};
+use crate::state::{Booking, Hold, Settings, Showtime, State, Taker};
+use crate::token::Digest;
+
+/// Which page of a list: the items after a cursor, at most `limit` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    /// Only items whose id is greater (the previous page's `next`); `None` from the start.
+    pub after: Option<u64>,
+    /// Most items; 1 to [`MAX_PAGE_ITEMS`] (other values are clamped into that range).
+    pub limit: u32,
+}
+
+impl Default for PageRequest {
+    /// The first page of [`DEFAULT_PAGE_ITEMS`] items.
+    fn default() -> Self {
+        PageRequest {
+            after: None,
+            limit: DEFAULT_PAGE_ITEMS,
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items, by ascending id.
+    pub items: Vec<T>,
+    /// The cursor of the next page (pass it as `after`), `None` when the list ends here. A page
+    /// that stopped because it examined [`MAX_PAGE_SCAN`] candidates may hold fewer than
+    /// `limit` items and still have a `next`.
+    pub next: Option<u64>,
+}
+
+/// Who reads a booking: its token's holder, or staff (an operator or admin whose credential the
+/// host verified, or the console).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reader {
+    /// Whoever holds the token with this digest.
+    Customer(Digest),
+    /// Staff: any booking.
+    Staff,
+}
 
 /// A read-only request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Query {
-    /// Every movie.
-    Movies,
+    /// A page of movies.
+    Movies {
+        /// Which page.
+        page: PageRequest,
+    },
     /// One movie.
     Movie {
         /// Movie id.
         movie: u32,
     },
-    /// Every theater.
-    Theaters,
+    /// A page of theaters.
+    Theaters {
+        /// Which page.
+        page: PageRequest,
+    },
     /// One theater.
     Theater {
         /// Theater id.
         theater: u32,
     },
-    /// Showtimes with their seat counts, optionally of one movie and/or theater.
+    /// A page of showtimes with their seat counts, optionally of one movie and/or theater.
     Showtimes {
         /// Keep only showtimes of this movie.
         movie: Option<u32>,
         /// Keep only showtimes in this theater.
         theater: Option<u32>,
+        /// Which page.
+        page: PageRequest,
     },
     /// One showtime: summary, rows, every seat's state, version.
     Showtime {
@@ -55,23 +113,30 @@ pub enum Query {
         /// Showtime id.
         showtime: u32,
     },
-    /// One hold, any status.
+    /// One hold, any status, by its token's digest.
     Hold {
-        /// The hold's token.
-        hold: String,
+        /// Digest of the hold's token.
+        token: Digest,
     },
-    /// Bookings (confirmed and recently cancelled), optionally of one user and/or showtime.
+    /// A page of bookings (confirmed and recently cancelled), optionally of one user and/or
+    /// showtime. Staff only: the fronts build it only for staff.
     Bookings {
-        /// Keep only this user's bookings.
+        /// Keep only this customer name's bookings.
         user: Option<String>,
         /// Keep only bookings of this showtime.
         showtime: Option<u32>,
+        /// Which page.
+        page: PageRequest,
     },
-    /// One booking.
+    /// One booking, for its token's holder or staff.
     Booking {
         /// Booking id.
         booking: u64,
+        /// Who reads it.
+        reader: Reader,
     },
+    /// The settings in force.
+    Settings,
 }
 
 /// Whether a seat is free, held or booked.
@@ -110,15 +175,15 @@ impl SeatState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Answer {
     /// Answer to [`Query::Movies`].
-    Movies(Vec<Movie>),
+    Movies(Page<MovieSummary>),
     /// Answer to [`Query::Movie`].
     Movie(Movie),
     /// Answer to [`Query::Theaters`].
-    Theaters(Vec<Theater>),
+    Theaters(Page<Theater>),
     /// Answer to [`Query::Theater`].
     Theater(Theater),
     /// Answer to [`Query::Showtimes`].
-    Showtimes(Vec<ShowtimeSummary>),
+    Showtimes(Page<ShowtimeSummary>),
     /// Answer to [`Query::Showtime`].
     Showtime(ShowtimeDetail),
     /// Answer to [`Query::Seats`].
@@ -138,9 +203,43 @@ pub enum Answer {
     /// Answer to [`Query::Hold`].
     Hold(Hold),
     /// Answer to [`Query::Bookings`].
-    Bookings(Vec<Booking>),
+    Bookings(Page<Booking>),
     /// Answer to [`Query::Booking`].
     Booking(Booking),
+    /// Answer to [`Query::Settings`].
+    Settings(Settings),
+}
+
+/// A movie as lists show it: what fits on one line, not the lists and the synopsis (so that a
+/// page costs little whatever admins wrote).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovieSummary {
+    /// Movie id.
+    pub id: u32,
+    /// Title.
+    pub title: String,
+    /// Release year.
+    pub year: u16,
+    /// Running time.
+    pub duration_minutes: u16,
+    /// Director(s), as one line.
+    pub director: String,
+    /// Age rating.
+    pub age_rating: String,
+}
+
+impl MovieSummary {
+    /// Summarises a movie.
+    pub fn of(movie: &Movie) -> Self {
+        MovieSummary {
+            id: movie.id,
+            title: movie.info.title.clone(),
+            year: movie.info.year,
+            duration_minutes: movie.info.duration_minutes,
+            director: movie.info.director.clone(),
+            age_rating: movie.info.age_rating.clone(),
+        }
+    }
 }
 
 /// A showtime with its movie and theater names and its seat counts.
@@ -254,7 +353,8 @@ impl Query {
     ///
     /// # Errors
     ///
-    /// An `Unknown*` rejection when the id or token names nothing.
+    /// An `Unknown*` rejection when the id or token names nothing (or, for a booking, the reader
+    /// shows the wrong token).
     pub fn answer(&self, state: &State) -> Result<Answer, Rejection> {
         let showtime = |id: u32| {
             state
@@ -263,7 +363,9 @@ impl Query {
                 .ok_or(Rejection::UnknownShowtime { showtime: id })
         };
         Ok(match self {
-            Query::Movies => Answer::Movies(state.movies.values().cloned().collect()),
+            Query::Movies { page } => {
+                Answer::Movies(map_page(&state.movies, *page, MovieSummary::of))
+            }
             Query::Movie { movie } => Answer::Movie(
                 state
                     .movies
@@ -271,7 +373,9 @@ impl Query {
                     .cloned()
                     .ok_or(Rejection::UnknownMovie { movie: *movie })?,
             ),
-            Query::Theaters => Answer::Theaters(state.theaters.values().cloned().collect()),
+            Query::Theaters { page } => {
+                Answer::Theaters(map_page(&state.theaters, *page, Theater::clone))
+            }
             Query::Theater { theater } => Answer::Theater(
                 state
                     .theaters
@@ -279,15 +383,11 @@ impl Query {
                     .cloned()
                     .ok_or(Rejection::UnknownTheater { theater: *theater })?,
             ),
-            Query::Showtimes { movie, theater } => Answer::Showtimes(
-                state
-                    .showtimes
-                    .values()
-                    .filter(|s| movie.is_none_or(|m| s.movie == m))
-                    .filter(|s| theater.is_none_or(|t| s.theater == t))
-                    .map(|s| ShowtimeSummary::of(state, s))
-                    .collect(),
-            ),
+            Query::Showtimes {
+                movie,
+                theater,
+                page,
+            } => Answer::Showtimes(showtimes_page(state, *movie, *theater, *page)),
             Query::Showtime { showtime: id } => {
                 Answer::Showtime(ShowtimeDetail::of(state, showtime(*id)?))
             }
@@ -302,23 +402,174 @@ impl Query {
                 showtime: *id,
                 changes: showtime(*id)?.activity.iter().cloned().collect(),
             },
-            Query::Hold { hold } => Answer::Hold(state.hold_by_token(hold)?.clone()),
-            Query::Bookings { user, showtime } => Answer::Bookings(
-                state
-                    .bookings
-                    .values()
-                    .filter(|b| user.as_ref().is_none_or(|u| &b.user == u))
-                    .filter(|b| showtime.is_none_or(|s| b.showtime == s))
-                    .cloned()
-                    .collect(),
+            Query::Hold { token } => Answer::Hold(state.hold_by_token(token)?.clone()),
+            Query::Bookings {
+                user,
+                showtime,
+                page,
+            } => Answer::Bookings(bookings_page(state, user.as_deref(), *showtime, *page)),
+            Query::Booking { booking, reader } => Answer::Booking(
+                match reader {
+                    Reader::Customer(token) => state.booking_with_token(*booking, token)?,
+                    Reader::Staff => state
+                        .bookings
+                        .get(booking)
+                        .ok_or(Rejection::UnknownBooking { booking: *booking })?,
+                }
+                .clone(),
             ),
-            Query::Booking { booking } => Answer::Booking(
-                state
-                    .bookings
-                    .get(booking)
-                    .cloned()
-                    .ok_or(Rejection::UnknownBooking { booking: *booking })?,
-            ),
+            Query::Settings => Answer::Settings(state.settings),
         })
+    }
+}
+
+/// The first u32 id after a cursor; `None` when no u32 id is after it.
+fn first_u32_after(after: Option<u64>) -> Option<u32> {
+    match after {
+        None => Some(0),
+        Some(cursor) => u32::try_from(cursor).ok()?.checked_add(1),
+    }
+}
+
+/// The first u64 id after a cursor; `None` when no id is after it.
+fn first_u64_after(after: Option<u64>) -> Option<u64> {
+    match after {
+        None => Some(0),
+        Some(cursor) => cursor.checked_add(1),
+    }
+}
+
+/// The empty last page.
+fn empty<T>() -> Page<T> {
+    Page {
+        items: Vec::new(),
+        next: None,
+    }
+}
+
+/// One page from `(id, item)` candidates in ascending id order: keeps those `wanted` accepts,
+/// up to the page's limit, examining at most [`MAX_PAGE_SCAN`] candidates (see [`Page::next`]).
+fn page_of<'a, T: 'a, U>(
+    candidates: impl Iterator<Item = (u64, &'a T)>,
+    page: PageRequest,
+    wanted: impl Fn(&T) -> bool,
+    view: impl Fn(&T) -> U,
+) -> Page<U> {
+    let limit = page.limit.clamp(1, MAX_PAGE_ITEMS) as usize;
+    let mut items = Vec::with_capacity(limit.min(64));
+    let mut last_kept = None;
+    let mut last_seen = None;
+    for (examined, (id, item)) in candidates.enumerate() {
+        if examined >= MAX_PAGE_SCAN {
+            // Out of budget: the next page resumes after the last candidate examined.
+            return Page {
+                items,
+                next: last_seen,
+            };
+        }
+        if wanted(item) {
+            if items.len() == limit {
+                // A further match exists: this page is full and the next one starts after it.
+                return Page {
+                    items,
+                    next: last_kept,
+                };
+            }
+            items.push(view(item));
+            last_kept = Some(id);
+        }
+        last_seen = Some(id);
+    }
+    Page { items, next: None }
+}
+
+/// One page of a u32-keyed map.
+fn map_page<T, U>(
+    map: &std::collections::BTreeMap<u32, T>,
+    page: PageRequest,
+    view: impl Fn(&T) -> U,
+) -> Page<U> {
+    match first_u32_after(page.after) {
+        Some(from) => page_of(
+            map.range(from..).map(|(&id, item)| (u64::from(id), item)),
+            page,
+            |_| true,
+            view,
+        ),
+        None => empty(),
+    }
+}
+
+/// A page of showtimes, through the movie or theater index when a filter names one.
+fn showtimes_page(
+    state: &State,
+    movie: Option<u32>,
+    theater: Option<u32>,
+    page: PageRequest,
+) -> Page<ShowtimeSummary> {
+    let Some(from) = first_u32_after(page.after) else {
+        return empty();
+    };
+    let lookup = |id: u32| state.showtimes.get(&id).map(|s| (u64::from(id), s));
+    let summary = |s: &Showtime| ShowtimeSummary::of(state, s);
+    match (movie, theater) {
+        (Some(m), _) => page_of(
+            state
+                .showtimes_by_movie
+                .range((m, from)..=(m, u32::MAX))
+                .filter_map(|&(_, id)| lookup(id)),
+            page,
+            |s| theater.is_none_or(|t| s.theater == t),
+            summary,
+        ),
+        (None, Some(t)) => page_of(
+            state
+                .showtimes_by_theater
+                .range((t, from)..=(t, u32::MAX))
+                .filter_map(|&(_, id)| lookup(id)),
+            page,
+            |_| true,
+            summary,
+        ),
+        (None, None) => map_page(&state.showtimes, page, summary),
+    }
+}
+
+/// A page of bookings, through the user or showtime index when a filter names one.
+fn bookings_page(
+    state: &State,
+    user: Option<&str>,
+    showtime: Option<u32>,
+    page: PageRequest,
+) -> Page<Booking> {
+    let Some(from) = first_u64_after(page.after) else {
+        return empty();
+    };
+    let lookup = |id: u64| state.bookings.get(&id).map(|b| (id, b));
+    match (user, showtime) {
+        (Some(user), _) => page_of(
+            state
+                .bookings_by_user
+                .range((user.to_string(), from)..=(user.to_string(), u64::MAX))
+                .filter_map(|(_, id)| lookup(*id)),
+            page,
+            |b| showtime.is_none_or(|s| b.showtime == s),
+            Booking::clone,
+        ),
+        (None, Some(s)) => page_of(
+            state
+                .bookings_by_showtime
+                .range((s, from)..=(s, u64::MAX))
+                .filter_map(|&(_, id)| lookup(id)),
+            page,
+            |_| true,
+            Booking::clone,
+        ),
+        (None, None) => page_of(
+            state.bookings.range(from..).map(|(&id, b)| (id, b)),
+            page,
+            |_| true,
+            Booking::clone,
+        ),
     }
 }

@@ -5,8 +5,9 @@
 //! to a problem type and status) and the consoles (which turn it into a sentence). Variants carry
 //! the facts a message needs, so no front has to query again to explain a refusal.
 //!
-//! The enum is postcard-encoded by variant index. Nothing was deployed before this layout, so it
-//! was reorganised freely once; from now on new causes are only appended, never inserted.
+//! The enum is postcard-encoded by variant index. Nothing was deployed before contract 0.2.0, so
+//! it was reorganised freely for it (tokens left it: a refusal names holds by id and never
+//! echoes a token); from now on new causes are only appended, never inserted.
 
 use serde::{Deserialize, Serialize};
 
@@ -98,14 +99,10 @@ pub enum Rejection {
         /// The seats that are held or booked, in map order.
         seats: Vec<SeatId>,
     },
-    /// No booking has this id (never existed, or cancelled more than a day ago).
+    /// No booking has this id (never existed, or cancelled more than a day ago), or the token
+    /// shown is not its token: the same answer, so that booking ids cannot be probed.
     UnknownBooking {
         /// The id asked for.
-        booking: u64,
-    },
-    /// Only the user who made a booking may cancel it.
-    NotBookingOwner {
-        /// The booking asked for.
         booking: u64,
     },
     /// The booking was already cancelled.
@@ -113,25 +110,18 @@ pub enum Rejection {
         /// The booking asked for.
         booking: u64,
     },
-    /// No hold has this token (never existed, or finished more than a day ago).
-    UnknownHold {
-        /// The token asked for (cut to a sane length by the front).
-        hold: String,
-    },
-    /// Only the user who made a hold may extend, confirm or release it.
-    NotHoldOwner {
-        /// The hold's token.
-        hold: String,
-    },
+    /// No hold has this token (never existed, or finished more than a day ago). The token is
+    /// not repeated: refusals end up in logs.
+    UnknownHold,
     /// The hold expired; its seats were freed.
     HoldExpired {
-        /// The hold's token.
-        hold: String,
+        /// The hold's id.
+        hold: u64,
     },
     /// The hold was already confirmed or released.
     HoldFinished {
-        /// The hold's token.
-        hold: String,
+        /// The hold's id.
+        hold: u64,
         /// Confirmed or released.
         status: HoldStatus,
     },
@@ -148,8 +138,11 @@ pub enum Rejection {
         kind: Kind,
         /// The id asked for.
         id: u32,
-        /// Showtimes that show the movie or use the theater.
+        /// The first showtimes that show the movie or use the theater (at most
+        /// [`crate::admin::MAX_LISTED_SHOWTIMES`]).
         showtimes: Vec<u32>,
+        /// How many showtimes show the movie or use the theater.
+        showtime_count: u32,
         /// Confirmed bookings of the showtime.
         bookings: u32,
         /// Active holds on the showtime.
@@ -171,6 +164,38 @@ pub enum Rejection {
         /// The free seats that would be stranded, in map order.
         seats: Vec<SeatId>,
     },
+    /// The customer would hold or book more seats of the showtime than the per-customer limit
+    /// allows (`Settings::max_seats_per_customer`); nothing was taken.
+    CustomerLimit {
+        /// The showtime asked for.
+        showtime: u32,
+        /// The customer's display name.
+        user: String,
+        /// The limit in force.
+        limit: u32,
+        /// Seats the customer already holds or booked in the showtime.
+        taken: u32,
+        /// Seats this request asked for.
+        requested: u32,
+    },
+    /// The catalog already holds as many entries of this kind as it may
+    /// ([`crate::limits`]).
+    CatalogFull {
+        /// What kind of entry.
+        kind: Kind,
+        /// The cap.
+        limit: u32,
+    },
+    /// The next automatic id would pass [`crate::limits::MAX_ID`]; choose a free id instead.
+    IdsExhausted {
+        /// What kind of entry.
+        kind: Kind,
+        /// The highest id.
+        max: u32,
+    },
+    /// The token minted for the request has a digest already in the state. Only a host whose
+    /// entropy repeats can cause it; a retry (with fresh entropy) succeeds.
+    TokenCollision,
 }
 
 impl Rejection {
@@ -211,15 +236,13 @@ impl Rejection {
                 plural(seats.len(), "seat", "seats"),
                 join_seats(seats, ",")
             ),
-            Rejection::UnknownBooking { booking } => format!("no booking #{booking}"),
-            Rejection::NotBookingOwner { booking } => {
-                format!("booking #{booking} belongs to someone else")
+            Rejection::UnknownBooking { booking } => {
+                format!("no booking #{booking} with that token")
             }
             Rejection::BookingCancelled { booking } => {
                 format!("booking #{booking} already cancelled")
             }
-            Rejection::UnknownHold { hold } => format!("no hold {hold}"),
-            Rejection::NotHoldOwner { hold } => format!("hold {hold} belongs to someone else"),
+            Rejection::UnknownHold => "no hold with that token".to_string(),
             Rejection::HoldExpired { hold } => format!("hold {hold} expired"),
             Rejection::HoldFinished { hold, status } => {
                 format!("hold {hold} already {}", status.name())
@@ -234,6 +257,19 @@ impl Rejection {
                 plural(seats.len(), "seat", "seats"),
                 join_seats(seats, ",")
             ),
+            Rejection::CustomerLimit {
+                limit,
+                taken,
+                requested,
+                ..
+            } => format!("customer limit {limit} seats: has {taken}, asked for {requested}"),
+            Rejection::CatalogFull { kind, limit } => {
+                format!("{} catalog full ({limit})", kind.name())
+            }
+            Rejection::IdsExhausted { kind, max } => {
+                format!("{} ids exhausted (max {max})", kind.name())
+            }
+            Rejection::TokenCollision => "token collision".to_string(),
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The seat rules that differ between plugin versions, and the only module that reads the cargo
 //! feature `v2`.
 //!
-//! One crate builds two plugins: `plugins/seat.wasm` (rules 1.0.0, snapshot format 1) and, with
-//! `--features v2`, `plugins/seat-v2.wasm` (rules 2.0.0, snapshot format 2). Version 2 adds two
+//! One crate builds two plugins: `plugins/seat.wasm` (rules 1.1.0, snapshot format 1) and, with
+//! `--features v2`, `plugins/seat-v2.wasm` (rules 2.1.0, snapshot format 2). Version 2 adds two
 //! rules users asked for: at most [`MAX_SEATS_V2`] seats per hold or booking request, and no
 //! single free seat left stranded between taken seats of a row.
 //!
@@ -45,13 +45,13 @@ pub struct RuleSet {
     pub no_stranded_seats: bool,
 }
 
-/// Rules of plugin version 1.0.0: the request shape limit only.
+/// Rules of plugin version 1.x: the request shape limit only.
 pub const V1_RULES: RuleSet = RuleSet {
     max_seats_per_request: MAX_SEATS_V1 as u32,
     no_stranded_seats: false,
 };
 
-/// Rules of plugin version 2.0.0.
+/// Rules of plugin version 2.x.
 pub const V2_RULES: RuleSet = RuleSet {
     max_seats_per_request: MAX_SEATS_V2 as u32,
     no_stranded_seats: true,
@@ -59,10 +59,10 @@ pub const V2_RULES: RuleSet = RuleSet {
 
 /// Rules version reported by `info`.
 #[cfg(not(feature = "v2"))]
-pub const VERSION: &str = "1.0.0";
+pub const VERSION: &str = "1.1.0";
 /// Rules version reported by `info`.
 #[cfg(feature = "v2")]
-pub const VERSION: &str = "2.0.0";
+pub const VERSION: &str = "2.1.0";
 
 /// Format `snapshot` writes (and the newest `restore` reads).
 #[cfg(not(feature = "v2"))]

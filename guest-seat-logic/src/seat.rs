@@ -7,11 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Most rows a hall may have: one per letter `a` to `z`.
-pub const MAX_ROWS: usize = 26;
-
-/// Most seats a single row may have.
-pub const MAX_SEATS_PER_ROW: u16 = 100;
+pub use crate::limits::{MAX_ROWS, MAX_SEATS_PER_ROW};
 
 /// One seat: a row letter and a seat number, written `a1`.
 ///
@@ -61,7 +57,35 @@ impl SeatId {
     pub fn row_letter(self) -> char {
         row_letter(usize::from(self.row))
     }
+
+    /// Writes the id (`a1`, as `Display` shows it) into `buffer` without the formatting
+    /// machinery, for renderings of thousands of seats; returns the text.
+    pub fn write_name(self, buffer: &mut [u8; SEAT_NAME_BYTES]) -> &str {
+        let mut number = [0u8; 5];
+        let mut value = self.number;
+        let mut len = 0;
+        loop {
+            if let Some(slot) = number.get_mut(len) {
+                *slot = b'0' + (value % 10) as u8;
+            }
+            len += 1;
+            value /= 10;
+            if value == 0 || len == number.len() {
+                break;
+            }
+        }
+        // A row index past `z` shows as `?`, like `row_letter`.
+        buffer[0] = u8::try_from(self.row_letter()).unwrap_or(b'?');
+        for (slot, digit) in buffer[1..].iter_mut().zip(number[..len].iter().rev()) {
+            *slot = *digit;
+        }
+        // Only ASCII bytes were written.
+        std::str::from_utf8(&buffer[..=len]).unwrap_or("?")
+    }
 }
+
+/// Bytes of the longest seat id text: a letter and five digits.
+pub const SEAT_NAME_BYTES: usize = 6;
 
 impl fmt::Display for SeatId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -234,6 +258,20 @@ mod tests {
             "a1x", "map",
         ] {
             assert_eq!(SeatId::parse(bad), None, "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn write_name_matches_display() {
+        let mut buffer = [0u8; SEAT_NAME_BYTES];
+        for seat in [
+            SeatId::new(0, 1),
+            SeatId::new(25, 100),
+            SeatId::new(3, 0),
+            SeatId::new(2, 65535),
+            SeatId::new(200, 7),
+        ] {
+            assert_eq!(seat.write_name(&mut buffer), seat.to_string());
         }
     }
 

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! snapshot = format body
-//! format   = u32, little-endian          ; 1 (plugin 1.0.0) or 2 (plugin 2.0.0)
+//! format   = u32, little-endian          ; 1 (rules 1.x) or 2 (rules 2.x)
 //! body     = facts                       ; format 1
 //!          | rule-set facts              ; format 2
 //! rule-set = postcard(RuleSet)           ; see crate::rules
@@ -14,19 +14,31 @@
 //! Format 2 is format 1 with the rule set in force in front: the facts are encoded the same way,
 //! so one reader serves both. A build reads every format from [`MIN_RESTORE_FORMAT`] to the one
 //! it writes ([`SNAPSHOT_FORMAT`], chosen by the feature `v2` in [`crate::rules`]) and refuses
-//! newer ones with a sentence naming both. Restoring a format 1 snapshot fills the rule set
-//! with this build's [`RULES`]: that is the v1 to v2 migration, after which the seat limit and
-//! the stranded-seat rule apply to new requests (bookings made under the old rules stay).
+//! newer ones with a sentence naming both ("snapshot format 2 is newer than this plugin reads
+//! (1)"). Restoring a format 1 snapshot fills the rule set with this build's [`RULES`]: that is
+//! the v1 to v2 migration, after which the seat limit and the stranded-seat rule apply to new
+//! requests (bookings made under the old rules stay).
 //!
-//! Format 1 was redefined once, before any deployment, to hold the catalog, holds and activity;
-//! from now on a changed body gets a new tag. The body holds only the facts (catalog, showtimes
-//! with their activity, bookings, holds, counters, clock, rules); every index (who has which
-//! seat, tokens, expiry and retention order) is rebuilt on restore. That keeps the format
-//! independent of the in-memory structure, and rebuilding doubles as a consistency check: a
-//! snapshot whose holds and bookings overlap, point at missing seats, showtimes, movies or
-//! theaters, reuse tokens or ids, keep an active hold past its expiry, or record rules outside
-//! their limits is refused. Decoding and checking finish before anything is replaced, so a
-//! refused restore leaves the old state in place.
+//! # History
+//!
+//! Both formats were redefined for contract 0.2.0 (plugins 1.1.0 and 2.1.0): holds and bookings
+//! now hold the SHA-256 digests of their capability tokens (a snapshot never holds a token),
+//! activity names holds by id, and the facts gained the settings. Nothing of the earlier layout
+//! was deployed outside tests, so the tags were kept; from now on a changed body gets a new tag.
+//!
+//! # What is checked
+//!
+//! The body holds only the facts (catalog, showtimes with their activity, bookings, holds,
+//! counters, clock, settings, rules); every index (who has which seat, seat counts per customer,
+//! token digests, expiry and retention order, showtimes by movie and theater, bookings by
+//! showtime and customer) is rebuilt on restore. That keeps the format independent of the
+//! in-memory structure, and rebuilding doubles as a consistency check: a snapshot whose holds
+//! and bookings overlap, point at missing seats, showtimes, movies or theaters, share a token
+//! digest or an id, hold more catalog entries or larger ids than the limits allow
+//! ([`crate::limits`]), or record rules or settings outside their limits is refused. Decoding
+//! and checking finish before anything is replaced, so a refused restore leaves the old state in
+//! place. (An active hold already due is accepted: one entry expires a bounded number of holds,
+//! so a state may hold due holds for a few entries.)
 
 use std::collections::VecDeque;
 
@@ -35,16 +47,22 @@ use serde::{Deserialize, Serialize};
 use crate::activity::{Change, MAX_ACTIVITY};
 use crate::catalog::{Movie, Theater};
 use crate::command::{check_seat_list, check_user, MAX_TTL_SECONDS};
+use crate::limits::{MAX_ID, MAX_MOVIES, MAX_SHOWTIMES, MAX_THEATERS};
 use crate::rules::{RuleSet, RULES};
 pub use crate::rules::{MIN_RESTORE_FORMAT, SNAPSHOT_FORMAT};
 use crate::seat::{Layout, SeatId};
-use crate::state::{Booking, BookingStatus, Hold, HoldStatus, Showtime, State, Taker};
+use crate::state::{
+    Booking, BookingStatus, Hold, HoldStatus, Settings, Showtime, State, Taker, TokenOwner,
+};
+use crate::token::Digest;
 
 /// The facts of a snapshot, shared by formats 1 and 2 (format 1 called it the whole body).
 #[derive(Debug, Serialize, Deserialize)]
 struct Facts {
     /// Plugin clock.
     clock_ms: u64,
+    /// Settings in force.
+    settings: Settings,
     /// Id of the next booking.
     next_booking: u64,
     /// Id of the next hold.
@@ -84,6 +102,7 @@ pub fn write(state: &State) -> Vec<u8> {
 fn encode(state: &State, format: u32) -> Vec<u8> {
     let facts = Facts {
         clock_ms: state.clock_ms,
+        settings: state.settings,
         next_booking: state.next_booking,
         next_hold: state.next_hold,
         movies: state.movies.values().cloned().collect(),
@@ -167,16 +186,26 @@ pub fn read(bytes: &[u8]) -> Result<State, String> {
 fn restore_facts(snapshot: Facts) -> Result<State, String> {
     let mut state = State::empty();
     state.clock_ms = snapshot.clock_ms;
+    snapshot
+        .settings
+        .check()
+        .map_err(|e| format!("snapshot settings: {}", e.summary()))?;
+    state.settings = snapshot.settings;
     state.next_booking = snapshot.next_booking;
     state.next_hold = snapshot.next_hold;
+    check_count("movies", snapshot.movies.len(), MAX_MOVIES)?;
+    check_count("theaters", snapshot.theaters.len(), MAX_THEATERS)?;
+    check_count("showtimes", snapshot.showtimes.len(), MAX_SHOWTIMES)?;
     for movie in snapshot.movies {
         let id = movie.id;
         movie
             .info
             .check()
             .map_err(|e| format!("snapshot movie {id}: {}", e.summary()))?;
-        if id == 0 || state.movies.insert(id, movie).is_some() {
-            return Err(format!("snapshot movie id {id} is zero or repeated"));
+        if !valid_id(id) || state.movies.insert(id, movie).is_some() {
+            return Err(format!(
+                "snapshot movie id {id} is out of range or repeated"
+            ));
         }
     }
     for theater in snapshot.theaters {
@@ -185,8 +214,10 @@ fn restore_facts(snapshot: Facts) -> Result<State, String> {
             .info
             .check()
             .map_err(|e| format!("snapshot theater {id}: {}", e.summary()))?;
-        if id == 0 || state.theaters.insert(id, theater).is_some() {
-            return Err(format!("snapshot theater id {id} is zero or repeated"));
+        if !valid_id(id) || state.theaters.insert(id, theater).is_some() {
+            return Err(format!(
+                "snapshot theater id {id} is out of range or repeated"
+            ));
         }
     }
     for record in snapshot.showtimes {
@@ -199,6 +230,19 @@ fn restore_facts(snapshot: Facts) -> Result<State, String> {
         restore_hold(&mut state, hold)?;
     }
     Ok(state)
+}
+
+/// Catalog ids are 1 to [`MAX_ID`].
+fn valid_id(id: u32) -> bool {
+    (1..=MAX_ID).contains(&id)
+}
+
+/// Refuses more entries of a kind than the limits allow.
+fn check_count(what: &str, count: usize, max: usize) -> Result<(), String> {
+    if count > max {
+        return Err(format!("snapshot holds {count} {what}, at most {max}"));
+    }
+    Ok(())
 }
 
 /// Checks and inserts one showtime.
@@ -226,6 +270,11 @@ fn restore_showtime(state: &mut State, record: ShowtimeRecord) -> Result<(), Str
             record.activity.len()
         ));
     }
+    if !valid_id(id) || state.showtimes.contains_key(&id) {
+        return Err(format!(
+            "snapshot showtime id {id} is out of range or repeated"
+        ));
+    }
     let mut showtime = Showtime::new(
         id,
         record.movie,
@@ -236,18 +285,18 @@ fn restore_showtime(state: &mut State, record: ShowtimeRecord) -> Result<(), Str
     );
     showtime.version = record.version;
     showtime.activity = VecDeque::from(record.activity);
-    if id == 0 || state.showtimes.insert(id, showtime).is_some() {
-        return Err(format!("snapshot showtime id {id} is zero or repeated"));
-    }
+    state.insert_showtime(showtime);
     Ok(())
 }
 
-/// Takes `seats` of a showtime for `taker`, refusing missing or already taken seats.
+/// Takes `seats` of a showtime for `taker` of customer `user`, refusing missing or already
+/// taken seats.
 fn take_seats(
     state: &mut State,
     showtime: u32,
     seats: &[SeatId],
     taker: Taker,
+    user: &str,
 ) -> Result<(), String> {
     let what = match taker {
         Taker::Hold(id) => format!("hold {id}"),
@@ -264,17 +313,26 @@ fn take_seats(
                 showtime.id
             ));
         }
-        if let Some(other) = showtime.seats.insert(seat, taker) {
+        if let Some(other) = showtime.taker(seat) {
             return Err(format!(
                 "snapshot {what} and {other:?} both hold seat {seat} of showtime {}",
                 showtime.id
             ));
         }
     }
-    match taker {
-        Taker::Hold(id) => showtime.holds.insert(id),
-        Taker::Booking(id) => showtime.bookings.insert(id),
-    };
+    showtime.occupy(seats, taker, user);
+    Ok(())
+}
+
+/// Records a token digest, refusing one already in the state.
+fn claim_token(state: &mut State, token: Digest, owner: TokenOwner) -> Result<(), String> {
+    if state.tokens.insert(token, owner).is_some() {
+        let what = match owner {
+            TokenOwner::Hold(id) => format!("hold {id}"),
+            TokenOwner::Booking(id) => format!("booking #{id}"),
+        };
+        return Err(format!("snapshot {what} reuses a token digest"));
+    }
     Ok(())
 }
 
@@ -287,21 +345,31 @@ fn restore_booking(state: &mut State, booking: Booking) -> Result<(), String> {
             state.next_booking
         ));
     }
+    if state.bookings.contains_key(&id) {
+        return Err(format!("snapshot lists booking #{id} twice"));
+    }
     check_user(&booking.user).map_err(|e| format!("snapshot booking #{id}: {}", e.summary()))?;
     check_seat_list(&booking.seats)
         .map_err(|e| format!("snapshot booking #{id}: {}", e.summary()))?;
     match (booking.status, booking.cancelled_at_ms) {
         (BookingStatus::Confirmed, None) => {
-            take_seats(state, booking.showtime, &booking.seats, Taker::Booking(id))?;
+            take_seats(
+                state,
+                booking.showtime,
+                &booking.seats,
+                Taker::Booking(id),
+                &booking.user,
+            )?;
         }
         (BookingStatus::Cancelled, Some(at)) if at <= state.clock_ms => {
             state.cancelled_bookings.insert((at, id));
         }
         _ => return Err(format!("snapshot booking #{id} has an inconsistent status")),
     }
-    if state.bookings.insert(id, booking).is_some() {
-        return Err(format!("snapshot lists booking #{id} twice"));
+    if state.tokens.contains_key(&booking.token) {
+        return Err(format!("snapshot booking #{id} reuses a token digest"));
     }
+    state.index_booking(booking);
     Ok(())
 }
 
@@ -314,17 +382,26 @@ fn restore_hold(state: &mut State, hold: Hold) -> Result<(), String> {
             state.next_hold
         ));
     }
+    if state.holds.contains_key(&id) {
+        return Err(format!("snapshot lists hold {id} twice"));
+    }
     check_user(&hold.user).map_err(|e| format!("snapshot hold {id}: {}", e.summary()))?;
     check_seat_list(&hold.seats).map_err(|e| format!("snapshot hold {id}: {}", e.summary()))?;
     let cap = hold
         .created_at_ms
         .saturating_add(u64::from(MAX_TTL_SECONDS) * 1000);
-    if hold.expires_at_ms > cap || hold.token.is_empty() {
-        return Err(format!("snapshot hold {id} has a bad expiry or token"));
+    if hold.expires_at_ms > cap {
+        return Err(format!("snapshot hold {id} has a bad expiry"));
     }
     match (hold.status, hold.finished_at_ms, hold.booking) {
-        (HoldStatus::Active, None, None) if hold.expires_at_ms > state.clock_ms => {
-            take_seats(state, hold.showtime, &hold.seats, Taker::Hold(id))?;
+        (HoldStatus::Active, None, None) => {
+            take_seats(
+                state,
+                hold.showtime,
+                &hold.seats,
+                Taker::Hold(id),
+                &hold.user,
+            )?;
             state.expiries.insert((hold.expires_at_ms, id));
         }
         (HoldStatus::Confirmed, Some(at), Some(_))
@@ -335,12 +412,8 @@ fn restore_hold(state: &mut State, hold: Hold) -> Result<(), String> {
         }
         _ => return Err(format!("snapshot hold {id} has an inconsistent status")),
     }
-    if state.tokens.insert(hold.token.clone(), id).is_some() {
-        return Err(format!("snapshot hold {id} reuses token {}", hold.token));
-    }
-    if state.holds.insert(id, hold).is_some() {
-        return Err(format!("snapshot lists hold {id} twice"));
-    }
+    claim_token(state, hold.token, TokenOwner::Hold(id))?;
+    state.holds.insert(id, hold);
     Ok(())
 }
 

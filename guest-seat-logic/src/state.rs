@@ -5,8 +5,13 @@
 //! [`crate::booking`] and [`crate::hold`]. Ordered maps (`BTreeMap`) are used throughout so that
 //! iteration order, and therefore every answer and snapshot, is the same on every replica.
 //!
-//! Facts (entries in `movies`, `theaters`, `showtimes`, `bookings`, `holds`) are what snapshots
-//! store; everything marked *derived* is rebuilt from them on restore.
+//! Facts (entries in `movies`, `theaters`, `showtimes`, `bookings`, `holds`, the settings) are
+//! what snapshots store; everything marked *derived* is rebuilt from them on restore, and changed
+//! only through the few methods here (`Showtime::occupy`/`vacate`, `State::index_*`) so that the
+//! indexes cannot drift from the facts.
+//!
+//! Holds and bookings are owned through capability tokens: the state keeps only their SHA-256
+//! digests (see [`crate::token`]), never a token.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -14,45 +19,89 @@ use serde::{Deserialize, Serialize};
 
 use crate::activity::Change;
 use crate::catalog::{default_movies, default_theaters, Movie, Theater};
+use crate::limits::{DEFAULT_SEATS_PER_CUSTOMER, MAX_SEATS_PER_HALL};
 use crate::rejection::Rejection;
 use crate::rules::{RuleSet, RULES};
 use crate::seat::{Layout, SeatId};
+use crate::token::Digest;
+
+pub use crate::limits::RETENTION_MS;
 
 /// Id of the showtime that exists at first start, and that the demo console books into.
 pub const DEMO_SHOWTIME: u32 = 1;
 
-/// How long finished holds and cancelled bookings stay readable: 24 hours of log time.
-pub const RETENTION_MS: u64 = 24 * 3600 * 1000;
+/// Settings an admin may change at run time (`PUT /api/settings`); replicated and snapshotted.
+///
+/// # Format
+///
+/// ```text
+/// settings = postcard(max_seats_per_customer: u32 varint)
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Most seats one customer (by `user` name) may hold or book in one showtime, active holds
+    /// and confirmed bookings together; 1 to [`MAX_SEATS_PER_HALL`].
+    pub max_seats_per_customer: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_seats_per_customer: DEFAULT_SEATS_PER_CUSTOMER,
+        }
+    }
+}
+
+impl Settings {
+    /// Checks the limits of every setting.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::Invalid`] naming the setting.
+    pub fn check(&self) -> Result<(), Rejection> {
+        let max = self.max_seats_per_customer;
+        if (1..=MAX_SEATS_PER_HALL).contains(&max) {
+            Ok(())
+        } else {
+            Err(Rejection::invalid(
+                "max_seats_per_customer",
+                format!("{max} is not 1 to {MAX_SEATS_PER_HALL}"),
+            ))
+        }
+    }
+}
 
 /// Whether a booking still holds its seats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BookingStatus {
     /// The seats are booked.
     Confirmed,
-    /// Cancelled by its user; the seats are free again.
+    /// Cancelled (by its token's holder or an operator); the seats are free again.
     Cancelled,
 }
 
-/// A booking of one or more seats of one showtime by one user.
+/// A booking of one or more seats of one showtime by one customer.
 ///
 /// Created by a direct booking or a confirmed hold. A cancelled booking stays readable (status
 /// `cancelled`) for [`RETENTION_MS`] of log time, then is removed. Ids are never reused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Booking {
-    /// Sequential id, starting at 1.
+    /// Sequential id, starting at 1; public (activity, listings).
     pub id: u64,
+    /// SHA-256 of the booking's token: whoever shows the token may read and cancel it.
+    pub token: Digest,
     /// The showtime the seats belong to.
     pub showtime: u32,
     /// The booked seats, sorted in map order.
     pub seats: Vec<SeatId>,
-    /// Who booked; only this user may cancel.
+    /// The customer's display name (it proves nothing; the token does).
     pub user: String,
     /// Log time when the booking committed.
     pub created_at_ms: u64,
     /// Log index of the entry that created the booking.
     pub log_index: u64,
-    /// The hold it was confirmed from, if any.
-    pub hold: Option<String>,
+    /// The hold it was confirmed from, by id, if any.
+    pub hold: Option<u64>,
     /// Seat price times seats, in cents, as of booking.
     pub price_cents: u64,
     /// Confirmed or cancelled.
@@ -68,7 +117,7 @@ pub enum HoldStatus {
     Active,
     /// Turned into a booking.
     Confirmed,
-    /// Given up by its user.
+    /// Given up by its token's holder.
     Released,
     /// Ran out of time.
     Expired,
@@ -96,21 +145,22 @@ impl BookingStatus {
     }
 }
 
-/// Seats reserved for a user for a limited time, until confirmed, released or expired.
+/// Seats reserved for a customer for a limited time, until confirmed, released or expired.
 ///
 /// A finished hold (any status but active) stays readable for [`RETENTION_MS`] of log time after
 /// it finished, then is removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
-    /// Sequential internal id, starting at 1; orders holds and keys the indexes.
+    /// Sequential id, starting at 1; public (activity, events), orders holds, keys the indexes.
     pub id: u64,
-    /// The opaque token clients name the hold by (unique; not a secret, the user check is).
-    pub token: String,
+    /// SHA-256 of the hold's token: whoever shows the token may read, extend, confirm or release
+    /// the hold.
+    pub token: Digest,
     /// The showtime the seats belong to.
     pub showtime: u32,
     /// The held seats, sorted in map order.
     pub seats: Vec<SeatId>,
-    /// Who holds them; only this user may extend, confirm or release.
+    /// The customer's display name (it proves nothing; the token does).
     pub user: String,
     /// Log time of creation.
     pub created_at_ms: u64,
@@ -132,6 +182,15 @@ pub enum Taker {
     /// An active hold, by id.
     Hold(u64),
     /// A confirmed booking, by id.
+    Booking(u64),
+}
+
+/// What a token digest in the state belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenOwner {
+    /// A hold (active or retained), by id.
+    Hold(u64),
+    /// A booking (confirmed or retained), by id.
     Booking(u64),
 }
 
@@ -160,6 +219,11 @@ pub struct Showtime {
     pub bookings: BTreeSet<u64>,
     /// *Derived*: active holds on this showtime.
     pub holds: BTreeSet<u64>,
+    /// *Derived*: seats held by active holds (so counts cost O(1), not a walk of the seat map).
+    pub held: u32,
+    /// *Derived*: seats held or booked per customer name, for the per-customer limit; names
+    /// with no seat have no entry.
+    pub per_user: BTreeMap<String, u32>,
 }
 
 impl Showtime {
@@ -184,7 +248,70 @@ impl Showtime {
             seats: BTreeMap::new(),
             bookings: BTreeSet::new(),
             holds: BTreeSet::new(),
+            held: 0,
+            per_user: BTreeMap::new(),
         }
+    }
+
+    /// Gives `seats` (checked free and existing) to `taker` of customer `user`, keeping every
+    /// derived count in step. Seats already taken are left alone (the caller checked they are
+    /// free; a snapshot reader checks the answer).
+    ///
+    /// Returns how many seats were taken.
+    pub fn occupy(&mut self, seats: &[SeatId], taker: Taker, user: &str) -> u32 {
+        let mut taken = 0u32;
+        for &seat in seats {
+            if let std::collections::btree_map::Entry::Vacant(free) = self.seats.entry(seat) {
+                free.insert(taker);
+                taken = taken.saturating_add(1);
+            }
+        }
+        match taker {
+            Taker::Hold(id) => {
+                self.holds.insert(id);
+                self.held = self.held.saturating_add(taken);
+            }
+            Taker::Booking(id) => {
+                self.bookings.insert(id);
+            }
+        }
+        if taken > 0 {
+            let count = self.per_user.entry(user.to_string()).or_insert(0);
+            *count = count.saturating_add(taken);
+        }
+        taken
+    }
+
+    /// Frees the `seats` that `taker` of customer `user` has, keeping every derived count in
+    /// step; seats someone else has are left alone.
+    pub fn vacate(&mut self, seats: &[SeatId], taker: Taker, user: &str) {
+        let mut freed = 0u32;
+        for seat in seats {
+            if self.seats.get(seat) == Some(&taker) {
+                self.seats.remove(seat);
+                freed = freed.saturating_add(1);
+            }
+        }
+        match taker {
+            Taker::Hold(id) => {
+                self.holds.remove(&id);
+                self.held = self.held.saturating_sub(freed);
+            }
+            Taker::Booking(id) => {
+                self.bookings.remove(&id);
+            }
+        }
+        if let Some(count) = self.per_user.get_mut(user) {
+            *count = count.saturating_sub(freed);
+            if *count == 0 {
+                self.per_user.remove(user);
+            }
+        }
+    }
+
+    /// Seats a customer holds or has booked in this showtime.
+    pub fn seats_of(&self, user: &str) -> u32 {
+        self.per_user.get(user).copied().unwrap_or(0)
     }
 
     /// Who has a seat, if anyone.
@@ -192,14 +319,9 @@ impl Showtime {
         self.seats.get(&seat).copied()
     }
 
-    /// `(free, held, booked)` seat counts.
+    /// `(free, held, booked)` seat counts, in O(1).
     pub fn counts(&self) -> (u32, u32, u32) {
-        let held = self
-            .seats
-            .values()
-            .filter(|t| matches!(t, Taker::Hold(_)))
-            .count();
-        let held = u32::try_from(held).unwrap_or(u32::MAX);
+        let held = self.held;
         let taken = u32::try_from(self.seats.len()).unwrap_or(u32::MAX);
         let booked = taken.saturating_sub(held);
         (self.layout.capacity().saturating_sub(taken), held, booked)
@@ -243,9 +365,11 @@ impl Showtime {
 /// The whole state of the plugin; one value per replica, changed only by committed entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
-    /// The plugin clock: the largest leader time seen in any applied entry, so that time never
-    /// runs backwards when leadership moves to a node with a slower clock.
+    /// The plugin clock: the largest log time seen in any applied entry. (Contract 0.2.0 log
+    /// time already never runs backwards; the clock keeps that true whatever the host does.)
     pub clock_ms: u64,
+    /// What admins have set.
+    pub settings: Settings,
     /// Movies by id.
     pub movies: BTreeMap<u32, Movie>,
     /// Theaters by id.
@@ -260,14 +384,22 @@ pub struct State {
     pub next_booking: u64,
     /// Id the next hold gets; only ever grows.
     pub next_hold: u64,
-    /// *Derived*: hold id by token.
-    pub tokens: BTreeMap<String, u64>,
+    /// *Derived*: every token digest in the state, with what it belongs to; unique.
+    pub tokens: BTreeMap<Digest, TokenOwner>,
     /// *Derived*: `(expires_at, hold id)` of every active hold, earliest first.
     pub expiries: BTreeSet<(u64, u64)>,
     /// *Derived*: `(finished_at, hold id)` of every finished hold, for pruning.
     pub finished_holds: BTreeSet<(u64, u64)>,
     /// *Derived*: `(cancelled_at, booking id)` of every cancelled booking, for pruning.
     pub cancelled_bookings: BTreeSet<(u64, u64)>,
+    /// *Derived*: `(movie, showtime)` of every showtime, for filtered lists and in-use checks.
+    pub showtimes_by_movie: BTreeSet<(u32, u32)>,
+    /// *Derived*: `(theater, showtime)` of every showtime.
+    pub showtimes_by_theater: BTreeSet<(u32, u32)>,
+    /// *Derived*: `(showtime, booking)` of every booking kept (confirmed or cancelled).
+    pub bookings_by_showtime: BTreeSet<(u32, u64)>,
+    /// *Derived*: `(user, booking)` of every booking kept.
+    pub bookings_by_user: BTreeSet<(String, u64)>,
     /// The seat rules in force: this build's [`crate::rules::RULES`] at first start and after
     /// restoring a format 1 snapshot, else as a format 2 snapshot recorded them.
     pub rules: RuleSet,
@@ -298,10 +430,14 @@ impl Default for State {
                 .unwrap_or_else(|| Layout::uniform(1, 1));
             // The constants are valid RFC 3339 (checked by a test); 0 would only misdate them.
             let starts_at_ms = crate::timefmt::parse_rfc3339(starts_at).unwrap_or(0);
-            state.showtimes.insert(
+            state.insert_showtime(Showtime::new(
                 id,
-                Showtime::new(id, movie, theater, starts_at_ms, price, layout),
-            );
+                movie,
+                theater,
+                starts_at_ms,
+                price,
+                layout,
+            ));
         }
         state
     }
@@ -312,6 +448,7 @@ impl State {
     pub fn empty() -> Self {
         State {
             clock_ms: 0,
+            settings: Settings::default(),
             movies: BTreeMap::new(),
             theaters: BTreeMap::new(),
             showtimes: BTreeMap::new(),
@@ -323,22 +460,81 @@ impl State {
             expiries: BTreeSet::new(),
             finished_holds: BTreeSet::new(),
             cancelled_bookings: BTreeSet::new(),
+            showtimes_by_movie: BTreeSet::new(),
+            showtimes_by_theater: BTreeSet::new(),
+            bookings_by_showtime: BTreeSet::new(),
+            bookings_by_user: BTreeSet::new(),
             rules: RULES,
         }
     }
 
-    /// The hold a token names.
+    /// The hold a token digest names.
     ///
     /// # Errors
     ///
     /// [`Rejection::UnknownHold`] when no (unpruned) hold has the token.
-    pub fn hold_by_token(&self, token: &str) -> Result<&Hold, Rejection> {
+    pub fn hold_by_token(&self, token: &Digest) -> Result<&Hold, Rejection> {
+        match self.tokens.get(token) {
+            Some(TokenOwner::Hold(id)) => self.holds.get(id).ok_or(Rejection::UnknownHold),
+            _ => Err(Rejection::UnknownHold),
+        }
+    }
+
+    /// The booking `id` if `token` is its token (compared in constant time).
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::UnknownBooking`] when there is no such booking or the token is not its
+    /// token: the two answers are the same, so booking ids cannot be probed.
+    pub fn booking_with_token(&self, id: u64, token: &Digest) -> Result<&Booking, Rejection> {
+        match self.bookings.get(&id) {
+            Some(booking) if booking.token.matches(token) => Ok(booking),
+            _ => Err(Rejection::UnknownBooking { booking: id }),
+        }
+    }
+
+    /// Adds a showtime and its index entries (the caller checked the id is free).
+    pub fn insert_showtime(&mut self, showtime: Showtime) {
+        self.showtimes_by_movie
+            .insert((showtime.movie, showtime.id));
+        self.showtimes_by_theater
+            .insert((showtime.theater, showtime.id));
+        self.showtimes.insert(showtime.id, showtime);
+    }
+
+    /// Removes a showtime and its index entries.
+    pub fn remove_showtime(&mut self, id: u32) -> Option<Showtime> {
+        let showtime = self.showtimes.remove(&id)?;
+        self.showtimes_by_movie.remove(&(showtime.movie, id));
+        self.showtimes_by_theater.remove(&(showtime.theater, id));
+        Some(showtime)
+    }
+
+    /// Adds a booking record, its token and its index entries (seats are the caller's job).
+    pub fn index_booking(&mut self, booking: Booking) {
         self.tokens
-            .get(token)
-            .and_then(|id| self.holds.get(id))
-            .ok_or_else(|| Rejection::UnknownHold {
-                hold: token.to_string(),
-            })
+            .insert(booking.token, TokenOwner::Booking(booking.id));
+        self.bookings_by_showtime
+            .insert((booking.showtime, booking.id));
+        self.bookings_by_user
+            .insert((booking.user.clone(), booking.id));
+        self.bookings.insert(booking.id, booking);
+    }
+
+    /// Forgets a booking record, its token and its index entries.
+    pub fn forget_booking(&mut self, id: u64) {
+        if let Some(booking) = self.bookings.remove(&id) {
+            self.tokens.remove(&booking.token);
+            self.bookings_by_showtime.remove(&(booking.showtime, id));
+            self.bookings_by_user.remove(&(booking.user, id));
+        }
+    }
+
+    /// Forgets a hold record and its token.
+    pub fn forget_hold(&mut self, id: u64) {
+        if let Some(hold) = self.holds.remove(&id) {
+            self.tokens.remove(&hold.token);
+        }
     }
 
     /// The earliest expiry of an active hold: when the state next has something timed to do.

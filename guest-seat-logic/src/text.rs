@@ -1,21 +1,22 @@
 //! Plain-text renderings for the consoles: seat maps, catalog and booking lines, sentences for
 //! results and refusals.
 //!
-//! Kept apart from console parsing so that the overview, `console-render` and `describe` share one
-//! wording. Every user-supplied string passes through [`one_line`], so a rendering is always the
-//! number of lines it claims to be.
+//! Kept apart from console parsing so that the overview, `console.render` and `describe` share
+//! one wording. Every user-supplied string passes through [`one_line`], so a rendering is always
+//! the number of lines it claims to be. Holds are named by id; a token appears only in the
+//! sentence for the command that minted it, passed in by the caller.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::activity::Change;
-use crate::catalog::{Movie, Theater};
+use crate::catalog::Theater;
 use crate::command::{Applied, Effect};
 use crate::contract::ConsoleMode;
-use crate::query::{SeatState, ShowtimeDetail, ShowtimeSummary};
+use crate::query::{MovieSummary, SeatState, ShowtimeDetail, ShowtimeSummary};
 use crate::rejection::{plural, Kind, Rejection};
 use crate::seat::{join_seats, row_letter, SeatId};
-use crate::state::{Booking, BookingStatus, Hold};
+use crate::state::{Booking, BookingStatus, Hold, Settings};
 
 pub use crate::timefmt::utc;
 
@@ -94,7 +95,7 @@ pub fn showtimes(list: &[ShowtimeSummary]) -> String {
 }
 
 /// One line per movie, or `No movies.`
-pub fn movies(list: &[Movie]) -> String {
+pub fn movies(list: &[MovieSummary]) -> String {
     if list.is_empty() {
         return "No movies.".to_string();
     }
@@ -103,10 +104,10 @@ pub fn movies(list: &[Movie]) -> String {
             format!(
                 "Movie {}: {} ({}, {} min, {})",
                 m.id,
-                one_line(&m.info.title),
-                m.info.year,
-                m.info.duration_minutes,
-                one_line(&m.info.director)
+                one_line(&m.title),
+                m.year,
+                m.duration_minutes,
+                one_line(&m.director)
             )
         })
         .collect::<Vec<_>>()
@@ -158,11 +159,11 @@ pub fn bookings(list: &[Booking]) -> String {
     list.iter().map(booking_line).collect::<Vec<_>>().join("\n")
 }
 
-/// One hold on one line: `hold h1f..  showtime 2  a1,a2  alice  active until ... UTC  (log 5)`.
+/// One hold on one line: `hold 4  showtime 2  a1,a2  alice  active until ... UTC  (log 5)`.
 pub fn hold_line(hold: &Hold) -> String {
     format!(
         "hold {}  showtime {}  {}  {}  {} until {}  (log {})",
-        hold.token,
+        hold.id,
         hold.showtime,
         join_seats(&hold.seats, ","),
         one_line(&hold.user),
@@ -191,8 +192,8 @@ pub fn activity(showtime: u32, changes: &[Change]) -> String {
             if let Some(booking) = c.booking {
                 let _ = write!(line, "  booking #{booking}");
             }
-            if let Some(hold) = &c.hold {
-                let _ = write!(line, "  hold {}", one_line(hold));
+            if let Some(hold) = c.hold {
+                let _ = write!(line, "  hold {hold}");
             }
             line
         })
@@ -200,18 +201,32 @@ pub fn activity(showtime: u32, changes: &[Change]) -> String {
         .join("\n")
 }
 
-/// The sentences for a successful command, then one per hold its entry expired.
-pub fn applied(applied: &Applied, mode: ConsoleMode) -> String {
-    let mut lines = vec![effect(&applied.effect, mode)];
+/// The settings, one per line.
+pub fn settings(settings: &Settings) -> String {
+    format!(
+        "Each customer may hold or book at most {} seats per showtime.",
+        settings.max_seats_per_customer
+    )
+}
+
+/// The sentences for a successful command, then one per hold its entry expired. `token` is the
+/// token the command minted, when the line that asked for it is the one being answered.
+pub fn applied(applied: &Applied, mode: ConsoleMode, token: Option<&str>) -> String {
+    let mut lines = vec![effect(&applied.effect, mode, token)];
     lines.extend(applied.expired.iter().map(expired));
     lines.join("\n")
+}
+
+/// `` and `, token h_...`.
+fn with_token(token: Option<&str>) -> String {
+    token.map(|t| format!(", token {t}")).unwrap_or_default()
 }
 
 /// The sentence for an expired hold.
 pub fn expired(hold: &Hold) -> String {
     format!(
         "Hold {} of {} expired; {} {} {} free again.",
-        hold.token,
+        hold.id,
         one_line(&hold.user),
         plural(hold.seats.len(), "seat", "seats"),
         join_seats(&hold.seats, ", "),
@@ -219,19 +234,20 @@ pub fn expired(hold: &Hold) -> String {
     )
 }
 
-/// The sentence for what a command did.
-fn effect(effect: &Effect, mode: ConsoleMode) -> String {
+/// The sentence for what a command did, with the token it minted if given.
+fn effect(effect: &Effect, mode: ConsoleMode, token: Option<&str>) -> String {
+    let token = with_token(token);
     match effect {
         Effect::Tick => "Tick.".to_string(),
         Effect::Booked(b) => match mode {
             ConsoleMode::Demo => format!(
-                "Booked {} for {} (booking #{}).",
+                "Booked {} for {} (booking #{}{token}).",
                 join_seats(&b.seats, ", "),
                 one_line(&b.user),
                 b.id
             ),
             ConsoleMode::Dev => format!(
-                "Booked {} in showtime {} for {} (booking #{}).",
+                "Booked {} in showtime {} for {} (booking #{}{token}).",
                 join_seats(&b.seats, ", "),
                 b.showtime,
                 one_line(&b.user),
@@ -246,17 +262,17 @@ fn effect(effect: &Effect, mode: ConsoleMode) -> String {
             plural(b.seats.len(), "is", "are")
         ),
         Effect::Held(h) => format!(
-            "Held {} in showtime {} for {} until {} (hold {}).",
+            "Held {} in showtime {} for {} until {} (hold {}{token}).",
             join_seats(&h.seats, ", "),
             h.showtime,
             one_line(&h.user),
             utc(h.expires_at_ms),
-            h.token
+            h.id
         ),
-        Effect::Extended(h) => format!("Hold {} now expires at {}.", h.token, utc(h.expires_at_ms)),
+        Effect::Extended(h) => format!("Hold {} now expires at {}.", h.id, utc(h.expires_at_ms)),
         Effect::Confirmed { hold, booking } => format!(
-            "Confirmed hold {}: booked {} in showtime {} for {} (booking #{}).",
-            hold.token,
+            "Confirmed hold {}: booked {} in showtime {} for {} (booking #{}{token}).",
+            hold.id,
             join_seats(&booking.seats, ", "),
             booking.showtime,
             one_line(&booking.user),
@@ -264,7 +280,7 @@ fn effect(effect: &Effect, mode: ConsoleMode) -> String {
         ),
         Effect::Released(h) => format!(
             "Released hold {}; {} {} {} free again.",
-            h.token,
+            h.id,
             plural(h.seats.len(), "seat", "seats"),
             join_seats(&h.seats, ", "),
             plural(h.seats.len(), "is", "are")
@@ -289,6 +305,7 @@ fn effect(effect: &Effect, mode: ConsoleMode) -> String {
             d.layout.shape()
         ),
         Effect::ShowtimeRemoved(s) => format!("Removed showtime {}.", s.id),
+        Effect::SettingsUpdated(s) => settings(s),
     }
 }
 
@@ -346,16 +363,10 @@ pub fn rejection(rejection: &Rejection, mode: ConsoleMode) -> String {
             )
         }
         Rejection::UnknownBooking { booking } => format!("There is no booking #{booking}."),
-        Rejection::NotBookingOwner { booking } => {
-            format!("Booking #{booking} was made by another user; only they can cancel it.")
-        }
         Rejection::BookingCancelled { booking } => {
             format!("Booking #{booking} is already cancelled.")
         }
-        Rejection::UnknownHold { hold } => format!("There is no hold {}.", one_line(hold)),
-        Rejection::NotHoldOwner { hold } => {
-            format!("Hold {hold} was made by another user; only they can change it.")
-        }
+        Rejection::UnknownHold => "There is no hold with that token.".to_string(),
         Rejection::HoldExpired { hold } => format!("Hold {hold} expired; its seats were freed."),
         Rejection::HoldFinished { hold, status } => {
             format!("Hold {hold} is already {}.", status.name())
@@ -379,18 +390,27 @@ pub fn rejection(rejection: &Rejection, mode: ConsoleMode) -> String {
             kind,
             id,
             showtimes,
+            showtime_count,
             ..
-        } => format!(
-            "{} {id} is used by {} {}; remove {} first.",
-            capitalised(*kind),
-            plural(showtimes.len(), "showtime", "showtimes"),
-            showtimes
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            plural(showtimes.len(), "it", "them")
-        ),
+        } => {
+            let count = *showtime_count as usize;
+            format!(
+                "{} {id} is used by {} {}{}; remove {} first.",
+                capitalised(*kind),
+                plural(count, "showtime", "showtimes"),
+                showtimes
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if showtimes.len() < count {
+                    format!(" and {} more", count - showtimes.len())
+                } else {
+                    String::new()
+                },
+                plural(count, "it", "them")
+            )
+        }
         Rejection::TooManySeatsForRules { count, max } => {
             format!("That is {count} seats; the rules allow at most {max} per hold or booking.")
         }
@@ -406,6 +426,31 @@ pub fn rejection(rejection: &Rejection, mode: ConsoleMode) -> String {
                 join_seats(seats, ", "),
                 plural(seats.len(), "it", "them")
             )
+        }
+        Rejection::CustomerLimit {
+            showtime,
+            user,
+            limit,
+            taken,
+            requested,
+        } => format!(
+            "{} already has {taken} {} of showtime {showtime}; {requested} more would pass the \
+             limit of {limit} per customer.",
+            one_line(user),
+            plural(*taken as usize, "seat", "seats")
+        ),
+        Rejection::CatalogFull { kind, limit } => format!(
+            "The catalog is full: at most {limit} {}{}.",
+            kind.name(),
+            if *limit == 1 { "" } else { "s" }
+        ),
+        Rejection::IdsExhausted { kind, max } => format!(
+            "No {} id is left after the highest one ({max}); choose a free id.",
+            kind.name()
+        ),
+        Rejection::TokenCollision => {
+            "The minted token is already in use (is the host's entropy fresh?); try again."
+                .to_string()
         }
     }
 }
@@ -440,8 +485,8 @@ mod tests {
     fn seat_map_marks_held_and_booked_seats_and_aligns_columns() {
         let mut state = State::default();
         if let Some(s) = state.showtimes.get_mut(&1) {
-            s.seats.insert(SeatId::new(0, 3), Taker::Booking(1));
-            s.seats.insert(SeatId::new(0, 4), Taker::Hold(1));
+            s.occupy(&[SeatId::new(0, 3)], Taker::Booking(1), "alice");
+            s.occupy(&[SeatId::new(0, 4)], Taker::Hold(1), "bob");
         }
         let detail = match (Query::Showtime { showtime: 1 }).answer(&state) {
             Ok(crate::query::Answer::Showtime(detail)) => detail,

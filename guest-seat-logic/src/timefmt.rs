@@ -14,14 +14,40 @@ const END_MS: u64 = 253_402_300_800_000;
 
 /// Formats ms since the Unix epoch as RFC 3339 UTC: `2026-12-01T20:00:00Z`, with `.123` added
 /// only when the milliseconds are not zero. Instants past year 9999 print as 9999-12-31T23:59:59Z.
+///
+/// Written digit by digit rather than through `format!`: lists render hundreds of these per
+/// answer, and the formatting machinery would be most of a page's cost.
 pub fn rfc3339(ms: u64) -> String {
     let ms = ms.min(END_MS - 1);
-    let (date, h, m, s) = split(ms);
+    let (year, month, day) = civil_from_days(ms / DAY_MS);
+    let secs = ms % DAY_MS / 1000;
+    let mut out = String::with_capacity(24);
+    digits(&mut out, year, 4);
+    out.push('-');
+    digits(&mut out, month, 2);
+    out.push('-');
+    digits(&mut out, day, 2);
+    out.push('T');
+    digits(&mut out, secs / 3600, 2);
+    out.push(':');
+    digits(&mut out, secs % 3600 / 60, 2);
+    out.push(':');
+    digits(&mut out, secs % 60, 2);
     let frac = ms % 1000;
-    if frac == 0 {
-        format!("{date}T{h:02}:{m:02}:{s:02}Z")
-    } else {
-        format!("{date}T{h:02}:{m:02}:{s:02}.{frac:03}Z")
+    if frac != 0 {
+        out.push('.');
+        digits(&mut out, frac, 3);
+    }
+    out.push('Z');
+    out
+}
+
+/// Appends the last `width` decimal digits of `value`, zero-padded.
+fn digits(out: &mut String, value: u64, width: u32) {
+    for place in (0..width).rev() {
+        let digit = value / 10u64.pow(place) % 10;
+        // A digit is 0 to 9, so the byte is an ASCII digit.
+        out.push(char::from(b'0' + digit as u8));
     }
 }
 

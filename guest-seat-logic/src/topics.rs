@@ -1,38 +1,25 @@
-//! `front.topics`: which live views a committed entry changed.
+//! Which live views a committed entry changed: the `topics` of `machine.applied`.
 //!
-//! A topic is `showtime/{id}`; the host wakes every watch stream on a topic an entry names. The
-//! answer bytes of every apply carry the holds its log time expired (see
-//! [`crate::command::Applied`] and [`crate::command::Refused`]), so a tick or a refused command
-//! still names the showtimes whose seats its expiries freed. Catalog changes of movies and
-//! theaters change no showtime view and name no topic.
+//! A topic is `showtime/{id}`; the host wakes every watch stream on a topic an entry names. An
+//! entry changes the showtimes of the holds its log time expired (ticks and refused commands
+//! included) and the showtime its command changed. Catalog changes of movies and theaters and
+//! settings change no showtime view and name no topic.
 
 use std::collections::BTreeSet;
 
-use crate::command::{Applied, Effect, Refused};
-use crate::machine::decode;
+use crate::command::Effect;
+use crate::state::Hold;
 
 /// The topic of a showtime's live view.
 pub fn showtime_topic(showtime: u32) -> String {
     format!("showtime/{showtime}")
 }
 
-/// The topics an applied entry changed, deduplicated and sorted. Answers this plugin cannot
-/// decode name nothing (the command bytes are not needed: the answer says everything).
-pub fn topics(_command: &[u8], answer: &Result<Vec<u8>, Vec<u8>>) -> Vec<String> {
-    let mut showtimes = BTreeSet::new();
-    match answer {
-        Ok(bytes) => {
-            if let Ok(applied) = decode::<Applied>(bytes) {
-                showtimes.extend(applied.expired.iter().map(|h| h.showtime));
-                showtimes.extend(effect_showtime(&applied.effect));
-            }
-        }
-        Err(bytes) => {
-            if let Ok(refused) = decode::<Refused>(bytes) {
-                showtimes.extend(refused.expired.iter().map(|h| h.showtime));
-            }
-        }
-    }
+/// The topics an entry changed, deduplicated and sorted as strings: the expired holds'
+/// showtimes and, when the command was applied, the showtime its effect changed.
+pub fn topics(expired: &[Hold], effect: Option<&Effect>) -> Vec<String> {
+    let mut showtimes: BTreeSet<u32> = expired.iter().map(|h| h.showtime).collect();
+    showtimes.extend(effect.and_then(effect_showtime));
     // BTreeSet order is numeric; the topic strings are sorted as strings, as promised.
     let mut list: Vec<String> = showtimes.into_iter().map(showtime_topic).collect();
     list.sort();
@@ -51,6 +38,7 @@ fn effect_showtime(effect: &Effect) -> Option<u32> {
         | Effect::MovieCreated(_)
         | Effect::MovieRemoved(_)
         | Effect::TheaterCreated(_)
-        | Effect::TheaterRemoved(_) => None,
+        | Effect::TheaterRemoved(_)
+        | Effect::SettingsUpdated(_) => None,
     }
 }

@@ -1,9 +1,16 @@
 // Seat picker: plain ES2020, no dependencies. Talks to the node's /api (docs/http-api.md).
 // Loaded as a classic deferred script (no module MIME-type strictness), so the DOM is ready.
+//
+// Holds and bookings belong to whoever has their token, which the API shows once, in the answer
+// that created them. The page keeps the tokens it received in memory and in localStorage (keys
+// below), so that after a reload it can still show "my bookings" (each read with its token) and
+// the current hold, and cancel with the booking's token. It needs no admin role.
 'use strict';
 
 const MAX_SEATS = 10;
 const USER_KEY = 'seat-picker.user';
+const HOLD_KEY = 'seat-picker.hold';          // {token, showtime_id} of the current hold
+const BOOKINGS_KEY = 'seat-picker.bookings';  // [{id, token}] of the bookings made here
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const byTestId = (id) => $(`[data-testid="${id}"]`);
@@ -25,6 +32,8 @@ const ui = {
   bookingPanel: byTestId('booking-panel'),
   bookingInfo: $('.booking-info'),
   cancelButton: byTestId('cancel-booking-button'),
+  myBookings: byTestId('my-bookings'),
+  myBookingsList: $('.my-bookings-list'),
   error: byTestId('error'),
   errorText: $('.alert-text'),
   notice: byTestId('notice'),
@@ -43,7 +52,8 @@ const state = {
   hold: null,             // the user's current Hold
   holdDeadline: 0,        // local clock ms when the hold runs out
   countdownTimer: 0,
-  booking: null,          // the user's latest Booking
+  booking: null,          // the user's latest Booking (with its token)
+  myBookings: [],         // Booking JSON (with token) of every booking made on this browser
   busy: false,            // a write request is in flight
 };
 
@@ -58,11 +68,15 @@ class ApiError extends Error {
   }
 }
 
-/** Calls the API; POSTs carry a fresh Idempotency-Key. Resolves to the parsed JSON body. */
-async function api(method, path, body) {
+/**
+ * Calls the API; POSTs carry a fresh Idempotency-Key; `token` (a booking token) goes in
+ * Authorization. Resolves to the parsed JSON body.
+ */
+async function api(method, path, body, token) {
   const headers = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method === 'POST') headers['idempotency-key'] = crypto.randomUUID();
+  if (token) headers.authorization = `Bearer ${token}`;
   let res;
   try {
     res = await fetch(path, {
@@ -152,11 +166,21 @@ function el(tag, attrs = {}, ...children) {
 
 // ---------- showtimes list ----------
 
+/** Loads every showtime, a page of 500 at a time (the list is paged; `next` is the cursor). */
 async function loadShowtimes() {
   try {
-    const data = await api('GET', '/api/showtimes');
-    state.summaries = data.showtimes || [];
+    const all = [];
+    let after = null;
+    for (let pages = 0; pages < 40; pages += 1) {
+      const query = after == null ? '?limit=500' : `?limit=500&after=${after}`;
+      const data = await api('GET', `/api/showtimes${query}`);
+      all.push(...(data.showtimes || []));
+      if (data.next == null) break;
+      after = data.next;
+    }
+    state.summaries = all;
     renderShowtimes();
+    renderMyBookings();
   } catch (err) {
     showError(err);
   } finally {
@@ -365,6 +389,40 @@ function onSeatClick(event) {
   $(`[data-seat="${seat}"]`, ui.map)?.focus();
 }
 
+// ---------- stored tokens ----------
+
+/** Reads a JSON value from localStorage; `fallback` when absent or unreadable. */
+function loadStored(key, fallback) {
+  try {
+    const value = JSON.parse(localStorage.getItem(key) ?? 'null');
+    return value ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function saveStored(key, value) {
+  try {
+    if (value == null) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(value));
+  } catch (err) {
+    console.warn('could not store', key, err);
+  }
+}
+
+/** Remembers a booking's token (answered once, at creation). */
+function rememberBooking(booking) {
+  if (!booking?.token) return;
+  const stored = loadStored(BOOKINGS_KEY, []).filter((b) => b && b.id !== booking.id);
+  stored.push({ id: booking.id, token: booking.token });
+  saveStored(BOOKINGS_KEY, stored.slice(-50));
+}
+
+/** Forgets a booking the API no longer knows (cancelled more than a day ago). */
+function forgetBooking(id) {
+  saveStored(BOOKINGS_KEY, loadStored(BOOKINGS_KEY, []).filter((b) => b && b.id !== id));
+}
+
 // ---------- user name ----------
 
 function initUser() {
@@ -413,6 +471,7 @@ function setButtonsDisabled(disabled) {
 }
 
 async function holdSeats() {
+  if (state.hold?.status === 'active') throw new Error('Confirm or release your current hold first.');
   const seats = [...state.selected].sort();
   const id = state.showtimeId;
   const user = userName();
@@ -420,6 +479,7 @@ async function holdSeats() {
   try {
     const hold = await api('POST', `/api/showtimes/${id}/holds`, { seats, user });
     state.selected.clear();
+    if (hold.token) saveStored(HOLD_KEY, { token: hold.token, showtime_id: hold.showtime_id });
     setHold(hold);
   } catch (err) {
     // Seats taken meanwhile: drop them and refresh the map (the live update may lag).
@@ -436,14 +496,16 @@ async function holdSeats() {
   }
 }
 
-/** Stores a hold and starts its countdown. */
-function setHold(hold) {
+/**
+ * Stores a hold (with its token, kept from the answer that created it) and starts its
+ * countdown. `fresh`: just created, so count its lifetime from now (immune to clock skew with
+ * the leader); a hold restored after a reload counts down to expires_at on the local clock.
+ */
+function setHold(hold, fresh = true) {
   state.hold = hold;
-  // Count down the hold's lifetime from now (immune to clock skew with the leader);
-  // fall back to expires_at against the local clock.
   const expires = Date.parse(hold.expires_at);
   const created = Date.parse(hold.created_at);
-  state.holdDeadline = Number.isFinite(created) && expires > created
+  state.holdDeadline = fresh && Number.isFinite(created) && expires > created
     ? Date.now() + (expires - created) : expires;
   renderHold();
   clearInterval(state.countdownTimer);
@@ -478,14 +540,16 @@ function tickCountdown() {
 
 async function confirmHold() {
   const h = state.hold;
-  const booking = await api('POST', `/api/holds/${encodeURIComponent(h.token)}/confirm`, { user: h.user });
+  const booking = await api('POST', `/api/holds/${encodeURIComponent(h.token)}/confirm`);
   endHold();
+  rememberBooking(booking);
   setBooking(booking);
+  addMyBooking(booking);
 }
 
 async function releaseHold() {
   const h = state.hold;
-  await api('DELETE', `/api/holds/${encodeURIComponent(h.token)}`, { user: h.user });
+  await api('DELETE', `/api/holds/${encodeURIComponent(h.token)}`);
   endHold();
   showNotice(`Released ${h.seats.join(', ')}.`);
 }
@@ -493,6 +557,7 @@ async function releaseHold() {
 function endHold() {
   clearInterval(state.countdownTimer);
   state.hold = null;
+  saveStored(HOLD_KEY, null);
   renderHold();
   if (state.showtime) renderSeatMap();
 }
@@ -500,7 +565,8 @@ function endHold() {
 // ---------- bookings ----------
 
 function setBooking(booking) {
-  state.booking = booking;
+  // Keep the token: answers after the creating one (a cancellation) carry none.
+  state.booking = { ...booking, token: booking.token ?? state.booking?.token };
   const st = state.summaries.find((s) => s.id === booking.showtime_id) || state.showtime;
   const rows = [
     ['Booking', `#${booking.id}`],
@@ -515,11 +581,70 @@ function setBooking(booking) {
   setButtonsDisabled(state.busy);
 }
 
-async function cancelBooking() {
-  const b = state.booking;
-  const cancelled = await api('DELETE', `/api/bookings/${b.id}`, { user: b.user });
-  setBooking(cancelled);
+/** Cancels a booking with its token. */
+async function cancelWithToken(b) {
+  const cancelled = await api('DELETE', `/api/bookings/${b.id}`, undefined, b.token);
+  const kept = { ...cancelled, token: b.token };
+  if (state.booking?.id === b.id) setBooking(kept);
+  addMyBooking(kept);
   showNotice(`Booking #${b.id} cancelled.`);
+}
+
+async function cancelBooking() {
+  await cancelWithToken(state.booking);
+}
+
+// ---------- my bookings ----------
+
+/** Adds or replaces a booking in "my bookings". */
+function addMyBooking(booking) {
+  state.myBookings = state.myBookings.filter((b) => b.id !== booking.id);
+  state.myBookings.push(booking);
+  state.myBookings.sort((a, b) => a.id - b.id);
+  renderMyBookings();
+}
+
+function renderMyBookings() {
+  ui.myBookings.hidden = !state.myBookings.length;
+  ui.myBookingsList.replaceChildren(...state.myBookings.map((b) => {
+    const summary = state.summaries.find((s) => s.id === b.showtime_id);
+    const what = summary ? `${summary.movie?.title ?? ''}, ${formatTime(summary.starts_at)}` : `showtime ${b.showtime_id}`;
+    return el('li', { 'data-testid': `my-booking-${b.id}`, 'data-status': b.status },
+      el('span', { class: 'mb-text' }, `#${b.id} · ${b.seats.join(', ')} · ${what} · ${b.status}`),
+      b.status === 'confirmed'
+        ? el('button', { type: 'button', class: 'danger', onclick: () => busy(() => cancelWithToken(b)) }, 'Cancel')
+        : null);
+  }));
+}
+
+/** Reads every stored booking with its token; forgets those the API no longer knows. */
+async function loadMyBookings() {
+  const stored = loadStored(BOOKINGS_KEY, []).filter((b) => b && Number.isInteger(b.id) && typeof b.token === 'string');
+  for (const { id, token } of stored) {
+    try {
+      const booking = await api('GET', `/api/bookings/${id}`, undefined, token);
+      addMyBooking({ ...booking, token });
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 401)) forgetBooking(id);
+      else console.warn('could not load booking', id, err);
+    }
+  }
+}
+
+/** Shows the hold stored before a reload, if it is still active. */
+async function restoreHold() {
+  const stored = loadStored(HOLD_KEY, null);
+  if (!stored || typeof stored.token !== 'string') return;
+  try {
+    const hold = await api('GET', `/api/holds/${encodeURIComponent(stored.token)}`);
+    if (hold.status === 'active') {
+      setHold({ ...hold, token: stored.token }, false);
+      return;
+    }
+  } catch (err) {
+    console.warn('stored hold not found', err);
+  }
+  saveStored(HOLD_KEY, null);
 }
 
 // ---------- live updates ----------
@@ -578,6 +703,8 @@ function init() {
   window.addEventListener('hashchange', openFromHash);
   loadShowtimes();
   openFromHash();
+  loadMyBookings();
+  restoreHold();
 }
 
 init();

@@ -1,14 +1,17 @@
-//! A 3-node cluster inside one process, through the embedding API: start the nodes, book a seat
-//! through the plugin's console front on a follower, read it back on every node, shut down.
+//! A 3-node cluster inside one process, through the embedding API: make credentials, start the
+//! nodes, book a seat through the plugin's console front on a follower, show the overview on
+//! every node, shut down.
 //!
 //! Run: `cargo run -p host --example embedded_cluster`
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
-use host::plugin::{ConsoleAction, ConsoleMode, Outcome, PluginImage};
-use host::{Consistency, Node, NodeOptions};
+use anyhow::Context;
+use host::plugin::{ConsoleMode, PluginImage};
+use host::raft::Member;
+use host::secrets;
+use host::{Credentials, Node, NodeOptions};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -17,21 +20,34 @@ async fn main() -> anyhow::Result<()> {
         std::fs::read(&plugin_path)
             .with_context(|| format!("reading {}", plugin_path.display()))?,
     );
+    // The cluster's credentials: a CA every node mints its peer certificate from, and tokens.
+    let dir = tempfile::tempdir()?;
+    let loaded = secrets::ensure(&dir.path().join("secrets"))?;
 
-    // Ports the OS reports free right now.
-    let probes: Vec<std::net::TcpListener> = (0..3)
+    // Ports the OS reports free right now: an API and a peer port per node.
+    let probes: Vec<std::net::TcpListener> = (0..6)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<_, _>>()?;
-    let members: BTreeMap<u64, String> = probes
+    let ports: Vec<u16> = probes
         .iter()
-        .enumerate()
-        .map(|(id, l)| Ok((id as u64, l.local_addr()?.to_string())))
-        .collect::<std::io::Result<_>>()?;
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<_, _>>()?;
     drop(probes);
+    let members: BTreeMap<u64, Member> = (0..3)
+        .map(|id| {
+            let member = Member {
+                api: format!("127.0.0.1:{}", ports[id * 2]),
+                peer: format!("127.0.0.1:{}", ports[id * 2 + 1]),
+            };
+            (id as u64, member)
+        })
+        .collect();
 
     let mut nodes = Vec::new();
     for id in members.keys() {
-        nodes.push(Node::start(NodeOptions::new(*id, members.clone(), plugin.clone())).await?);
+        let mut options = NodeOptions::new(*id, members.clone(), plugin.clone());
+        options.credentials = Credentials::from_secrets(loaded.clone())?;
+        nodes.push(Node::start(options).await?);
     }
     for node in &nodes {
         node.wait_for_plugin(Duration::from_secs(10))
@@ -44,32 +60,22 @@ async fn main() -> anyhow::Result<()> {
         .context("a leader was elected")?;
     println!("leader: node {leader}");
 
-    // The host does not know what a seat is: the plugin's front turns "a1" into a command.
+    // The host does not know what a seat is: the plugin's console front turns "a1" into a
+    // command, which the follower forwards to the leader.
     let follower = nodes
         .iter()
         .find(|n| n.id() != leader)
         .context("a follower")?;
-    let Some(ConsoleAction::Write(command)) = follower
-        .front()
-        .call(|p| p.console("a1", ConsoleMode::Demo))?
-    else {
-        bail!("the seat plugin should turn `a1` into a write");
-    };
-    let committed = follower.write_command(command).await?;
     println!(
-        "committed at index {} in term {}",
-        committed.index, committed.term
+        "{}",
+        follower.console_line("a1", ConsoleMode::Demo, true).await
     );
 
     for node in &nodes {
-        let query = node
-            .front()
-            .call(|p| p.overview(ConsoleMode::Demo))?
-            .context("an overview query")?;
-        let result = node.read(&query, Consistency::Linearizable).await?;
         let map = node
-            .front()
-            .call(|p| p.render_overview(ConsoleMode::Demo, &Outcome::Finished(result)))?;
+            .overview(ConsoleMode::Demo)
+            .await
+            .context("an overview")?;
         println!("node {}:\n{map}", node.id());
     }
     for node in &nodes {

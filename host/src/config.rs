@@ -3,16 +3,25 @@
 //! # Format
 //! ```text
 //! {
-//!   "default": { "nodes": ["localhost:6000", "localhost:6001", "localhost:6002"] },
-//!   "wan":     { "nodes": ["10.0.0.1:6000", "10.0.0.2:6000", "10.0.0.3:6000"],
+//!   "default": { "nodes": ["localhost:8001", "localhost:8002", "localhost:8003"] },
+//!   "legacy":  ["localhost:7001", "localhost:7002", "localhost:7003"],
+//!   "wan":     { "nodes": [{"api": "10.0.0.1:443", "peer": "10.0.0.1:7400"}, ...],
 //!                "heartbeat_ms": 200, "election_timeout_ms": [1000, 2000], "write_timeout_ms": 5000,
-//!                "snapshot_every": 10000, "snapshot_interval_ms": 60000, "snapshot_keep": 1000,
-//!                "plugin_limits": { "fuel_per_call": 50000000, "fuel_per_state_call": 5000000000,
-//!                                   "memory_mib": 256, "stack_kib": 512 } }
+//!                "snapshot_every": 10000, "snapshot_keep": 1000, "local_instances": 2,
+//!                "plugin_limits": { "fuel_per_call": 50000000, "fuel_per_state_call": 20000000000,
+//!                                   "memory_mib": 1024, "stack_kib": 512 },
+//!                "http": { "max_connections": 4096, "max_connections_per_ip": 256,
+//!                          "header_timeout_ms": 10000, "body_timeout_ms": 30000,
+//!                          "max_body_bytes": 65536, "max_streams": 1024, "max_streams_per_ip": 32,
+//!                          "allowed_hosts": ["tickets.example"] } }
 //! }
 //! ```
-//! A node's id is its position in `nodes`. The profile only bootstraps a new cluster; once
-//! running, membership lives in the replicated log.
+//! A node's id is its position in `nodes`. A node is its public API address (`host:port`, where
+//! customers and admins connect), its peer channel then listening on the same host at port +
+//! 1000; or an object naming both. A profile may be a bare list of nodes (the original system's
+//! form). The profile only bootstraps a new cluster; once running, membership lives in the
+//! replicated log, and so do the plugin limits and snapshot spacing (`plugin_limits` and
+//! `snapshot_every` are what this node proposes when it bootstraps the cluster's plugin).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,15 +29,97 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::node::{SnapshotSettings, Timing};
+use crate::http::HttpLimits;
+use crate::node::addr::{is_host_port, with_port_offset};
+use crate::node::Timing;
 use crate::plugin::Limits;
+use crate::raft::{MachineConfig, Member};
+
+/// How far a node's peer port is from its API port when the profile names only the API.
+pub const PEER_PORT_OFFSET: u16 = 1000;
+
+/// One node of a profile: its public API address, or both addresses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum NodeEntry {
+    /// `host:port` of the public API; the peer channel is at port + 1000.
+    Api(String),
+    /// Both addresses.
+    Both {
+        /// The public API.
+        api: String,
+        /// The peer channel.
+        peer: String,
+    },
+}
+
+impl NodeEntry {
+    /// The member this entry describes.
+    ///
+    /// # Errors
+    /// If an address is not `host:port` or the peer port would leave 1..=65535.
+    pub fn member(&self) -> Result<Member, String> {
+        match self {
+            NodeEntry::Api(api) => {
+                if !is_host_port(api) {
+                    return Err(format!("'{api}' is not host:port"));
+                }
+                Ok(Member {
+                    api: api.clone(),
+                    peer: with_port_offset(api, PEER_PORT_OFFSET)?,
+                })
+            }
+            NodeEntry::Both { api, peer } => {
+                for addr in [api, peer] {
+                    if !is_host_port(addr) {
+                        return Err(format!("'{addr}' is not host:port"));
+                    }
+                }
+                Ok(Member {
+                    api: api.clone(),
+                    peer: peer.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// A profile as written: a bare list of nodes, or an object with settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum ProfileForm {
+    List(Vec<NodeEntry>),
+    Full(Box<Profile>),
+}
+
+/// The public port's limits in a profile; each field defaults to [`HttpLimits::default`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Open connections at once, all clients together (default 4096).
+    pub max_connections: Option<usize>,
+    /// Open connections from one client address (default 256).
+    pub max_connections_per_ip: Option<usize>,
+    /// Time for a request's headers to arrive, and for an idle connection to be kept (default 10000).
+    pub header_timeout_ms: Option<u64>,
+    /// Time for a request's body to arrive (default 30000).
+    pub body_timeout_ms: Option<u64>,
+    /// Largest request body of the public API (default 65536).
+    pub max_body_bytes: Option<usize>,
+    /// Open event streams at once (default 1024).
+    pub max_streams: Option<usize>,
+    /// Open event streams from one client address (default 32).
+    pub max_streams_per_ip: Option<usize>,
+    /// `Host` names served; empty or absent: any.
+    pub allowed_hosts: Option<Vec<String>>,
+}
 
 /// One named cluster layout.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
-    /// `host:port` of each node; the index is the node id.
-    pub nodes: Vec<String>,
+    /// Each node; the index is the node id.
+    pub nodes: Vec<NodeEntry>,
     /// Leader heartbeat period (default 100).
     #[serde(default)]
     pub heartbeat_ms: Option<u64>,
@@ -38,18 +129,21 @@ pub struct Profile {
     /// How long a write may wait for a quorum (default 3000).
     #[serde(default)]
     pub write_timeout_ms: Option<u64>,
-    /// Snapshot after this many applied entries (default 10000).
+    /// Snapshot at least this many entries apart (default 10000); proposed at bootstrap.
     #[serde(default)]
     pub snapshot_every: Option<u64>,
-    /// Also snapshot at this interval when anything changed (default: off).
-    #[serde(default)]
-    pub snapshot_interval_ms: Option<u64>,
     /// Entries kept in the log behind a snapshot (default 1000).
     #[serde(default)]
     pub snapshot_keep: Option<u64>,
-    /// Plugin resource limits; must be the same on every node of the cluster.
+    /// Plugin resource limits this node proposes at bootstrap (the cluster's come from its log).
     #[serde(default)]
     pub plugin_limits: Option<PluginLimits>,
+    /// Node-local plugin instances serving reads and the fronts (default 2).
+    #[serde(default)]
+    pub local_instances: Option<usize>,
+    /// The public port's limits.
+    #[serde(default)]
+    pub http: Option<HttpSettings>,
 }
 
 /// Plugin resource limits in a profile; each field defaults to [`Limits::default`].
@@ -59,10 +153,10 @@ pub struct PluginLimits {
     /// Fuel for one ordinary call (about one unit per wasm instruction; default 50,000,000).
     #[serde(default)]
     pub fuel_per_call: Option<u64>,
-    /// Fuel for `snapshot` and `restore` (default 5,000,000,000).
+    /// Fuel for `snapshot` and `restore` (default 20,000,000,000).
     #[serde(default)]
     pub fuel_per_state_call: Option<u64>,
-    /// Linear memory cap in MiB (default 256).
+    /// Linear memory cap in MiB (default 1024).
     #[serde(default)]
     pub memory_mib: Option<usize>,
     /// Wasm stack cap in KiB (default 512).
@@ -71,13 +165,18 @@ pub struct PluginLimits {
 }
 
 impl Profile {
-    /// The members as openraft wants them: id to address.
-    pub fn members(&self) -> BTreeMap<u64, String> {
+    /// The members: id to addresses (entries are checked by [`load_profile`]).
+    pub fn members(&self) -> BTreeMap<u64, Member> {
         self.nodes
             .iter()
             .enumerate()
-            .map(|(i, addr)| (i as u64, addr.clone()))
+            .filter_map(|(i, entry)| entry.member().ok().map(|m| (i as u64, m)))
             .collect()
+    }
+
+    /// The public API addresses of the nodes, in id order.
+    pub fn api_addrs(&self) -> Vec<String> {
+        self.members().into_values().map(|m| m.api).collect()
     }
 
     /// Raft timing, defaults filled in.
@@ -93,16 +192,46 @@ impl Profile {
         }
     }
 
-    /// Snapshot policy, defaults filled in.
-    pub fn snapshots(&self) -> SnapshotSettings {
-        let default = SnapshotSettings::default();
-        SnapshotSettings {
-            every_entries: self.snapshot_every.unwrap_or(default.every_entries),
-            interval: self
-                .snapshot_interval_ms
-                .map(Duration::from_millis)
-                .or(default.interval),
-            keep_entries: self.snapshot_keep.unwrap_or(default.keep_entries),
+    /// The machine config this node proposes at bootstrap, defaults filled in.
+    pub fn machine_config(&self) -> MachineConfig {
+        let default = MachineConfig::default();
+        MachineConfig {
+            limits: self.limits(),
+            snapshot_every: self.snapshot_every.unwrap_or(default.snapshot_every),
+        }
+    }
+
+    /// Log entries kept behind a snapshot (default 1000).
+    pub fn keep_entries(&self) -> u64 {
+        self.snapshot_keep.unwrap_or(1_000)
+    }
+
+    /// Local plugin instances (default 2, at least 1, at most 16).
+    pub fn local_instances(&self) -> usize {
+        self.local_instances.unwrap_or(2).clamp(1, 16)
+    }
+
+    /// The public port's limits, defaults filled in.
+    pub fn http_limits(&self) -> HttpLimits {
+        let default = HttpLimits::default();
+        let given = self.http.clone().unwrap_or_default();
+        HttpLimits {
+            max_connections: given.max_connections.unwrap_or(default.max_connections),
+            max_connections_per_ip: given
+                .max_connections_per_ip
+                .unwrap_or(default.max_connections_per_ip),
+            header_timeout: given
+                .header_timeout_ms
+                .map_or(default.header_timeout, Duration::from_millis),
+            body_timeout: given
+                .body_timeout_ms
+                .map_or(default.body_timeout, Duration::from_millis),
+            max_body: given.max_body_bytes.unwrap_or(default.max_body),
+            max_streams: given.max_streams.unwrap_or(default.max_streams),
+            max_streams_per_ip: given
+                .max_streams_per_ip
+                .unwrap_or(default.max_streams_per_ip),
+            allowed_hosts: given.allowed_hosts.unwrap_or(default.allowed_hosts),
         }
     }
 
@@ -189,19 +318,33 @@ pub fn load_profile(path: &Path, name: &str) -> Result<Profile, ConfigError> {
             reason: e.to_string(),
         },
     })?;
-    let mut profiles: BTreeMap<String, Profile> =
+    let mut profiles: BTreeMap<String, ProfileForm> =
         serde_json::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
     let known = profiles.keys().cloned().collect::<Vec<_>>().join(", ");
-    let profile = profiles
-        .remove(name)
-        .ok_or_else(|| ConfigError::UnknownProfile {
-            name: name.to_string(),
-            path: shown.clone(),
-            known,
-        })?;
+    let profile = match profiles.remove(name) {
+        Some(ProfileForm::Full(profile)) => *profile,
+        Some(ProfileForm::List(nodes)) => Profile {
+            nodes,
+            heartbeat_ms: None,
+            election_timeout_ms: None,
+            write_timeout_ms: None,
+            snapshot_every: None,
+            snapshot_keep: None,
+            plugin_limits: None,
+            local_instances: None,
+            http: None,
+        },
+        None => {
+            return Err(ConfigError::UnknownProfile {
+                name: name.to_string(),
+                path: shown.clone(),
+                known,
+            })
+        }
+    };
     let bad = |reason: String| ConfigError::BadProfile {
         name: name.to_string(),
         path: shown.clone(),
@@ -210,20 +353,22 @@ pub fn load_profile(path: &Path, name: &str) -> Result<Profile, ConfigError> {
     if profile.nodes.is_empty() {
         return Err(bad("it lists no nodes".into()));
     }
-    for (i, addr) in profile.nodes.iter().enumerate() {
-        let port_ok = addr
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-        if !port_ok {
-            return Err(bad(format!("node {i} address '{addr}' is not host:port")));
-        }
-        if profile.nodes[..i].contains(addr) {
-            return Err(bad(format!("address {addr} is listed twice")));
+    let mut seen: Vec<String> = Vec::new();
+    for (i, entry) in profile.nodes.iter().enumerate() {
+        let member = entry
+            .member()
+            .map_err(|reason| bad(format!("node {i}: {reason}")))?;
+        for addr in [member.api, member.peer] {
+            if seen.contains(&addr) {
+                return Err(bad(format!("address {addr} is listed twice")));
+            }
+            seen.push(addr);
         }
     }
-    if profile.snapshot_every == Some(0) {
-        return Err(bad("snapshot_every must be at least 1".into()));
-    }
+    profile
+        .machine_config()
+        .validate()
+        .map_err(|e| bad(e.to_string()))?;
     let timing = profile.timing();
     if timing.election_min_ms >= timing.election_max_ms
         || timing.heartbeat_ms >= timing.election_min_ms
@@ -247,13 +392,28 @@ mod tests {
 
     #[test]
     fn loads_default_profile_with_ids_by_position() {
-        let file = write(r#"{"default":{"nodes":["localhost:6000","localhost:6001"]}}"#);
+        let file = write(r#"{"default":{"nodes":["localhost:8001","localhost:8002"]}}"#);
         let profile = load_profile(file.path(), "default").expect("valid profile");
         assert_eq!(
-            profile.members().get(&1).map(String::as_str),
-            Some("localhost:6001")
+            profile.members().get(&1),
+            Some(&Member {
+                api: "localhost:8002".into(),
+                peer: "localhost:9002".into()
+            })
         );
         assert_eq!(profile.write_timeout(), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn bare_lists_and_explicit_peer_addresses_are_profiles_too() {
+        let file = write(
+            r#"{"legacy":["localhost:6000","localhost:6001"],
+                "split":{"nodes":[{"api":"a:80","peer":"a:7400"}]}}"#,
+        );
+        let legacy = load_profile(file.path(), "legacy").expect("bare list");
+        assert_eq!(legacy.api_addrs(), ["localhost:6000", "localhost:6001"]);
+        let split = load_profile(file.path(), "split").expect("objects");
+        assert_eq!(split.members()[&0].peer, "a:7400");
     }
 
     #[test]
@@ -271,6 +431,9 @@ mod tests {
             r#"{"default":{"nodes":["localhost"]}}"#,
             r#"{"default":{"nodes":[]}}"#,
             r#"{"default":{"nodes":["a:1","a:1"]}}"#,
+            r#"{"default":{"nodes":["a:1","a:1001"]}}"#,
+            r#"{"default":{"nodes":["a:65000"]}}"#,
+            r#"{"default":{"nodes":["a:1"],"plugin_limits":{"memory_mib":1}}}"#,
             r#"{"default":{"nodes":["a:1"],"election_timeout_ms":[900,800]}}"#,
             r#"not json"#,
         ];

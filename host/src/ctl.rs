@@ -1,34 +1,96 @@
 //! `host ctl`: every console command against a running node, without a terminal, so operators
 //! can script them and tests can drive them. Text output is what the console prints; with
-//! `--json` the host commands answer with their HTTP endpoint's JSON.
+//! `--json` the host commands answer with their HTTP endpoint's JSON. The admin token goes in
+//! `Authorization: Bearer` (read from `--token-file`); `plugin install PATH` reads the file on
+//! this machine and uploads its bytes.
 
 use std::time::Duration;
 
+use hyper::Method;
 use serde_json::{json, Value};
 
-use crate::http::client::{PeerClient, PeerError};
+use crate::http::client::{AdminClient, ClientError};
 
 /// Longest wait for one command (an `add-node` may wait a minute for a catch-up).
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Runs `words` (one console line) on the node at `node`; returns what to print.
+/// Runs `words` (one console line) on the node at `node` with `token`; returns what to print.
 ///
 /// # Errors
-/// [`PeerError`] when the node cannot be reached or answers with an error status.
-pub async fn run(node: &str, words: &[String], json: bool) -> Result<String, PeerError> {
-    let client = PeerClient::new();
+/// [`ClientError`] when the node cannot be reached, refuses the credential, or answers with
+/// an error status.
+pub async fn run(
+    node: &str,
+    words: &[String],
+    json: bool,
+    token: Option<String>,
+) -> Result<String, ClientError> {
+    let client = AdminClient::new(token);
     let line = words.join(" ");
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    if let ["plugin", "install", path] = words.as_slice() {
+        let bytes = std::fs::read(path).map_err(|e| ClientError::Protocol {
+            addr: node.to_string(),
+            reason: format!("cannot read {path}: {e}"),
+        })?;
+        let answer = client
+            .send(
+                Method::POST,
+                node,
+                "/v1/plugin",
+                Some(("application/wasm", bytes)),
+                TIMEOUT,
+            )
+            .await?;
+        let installed: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
+        return Ok(if json {
+            pretty(&installed)
+        } else {
+            format!(
+                "installed {} {} ({}) at index {}: every node switched there",
+                installed["name"].as_str().unwrap_or("?"),
+                installed["version"].as_str().unwrap_or("?"),
+                installed["hash"]
+                    .as_str()
+                    .and_then(|h| h.get(..12))
+                    .unwrap_or("?"),
+                installed["index"]
+            )
+        });
+    }
     if !json {
-        let answer: Value = client
-            .post_json(node, "/v1/console", &json!({ "line": line }), TIMEOUT)
+        let answer = client
+            .json(
+                Method::POST,
+                node,
+                "/v1/console",
+                Some(&json!({ "line": line })),
+                TIMEOUT,
+            )
             .await?;
         return Ok(answer["output"].as_str().unwrap_or_default().to_string());
     }
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let answer: Value = match words.as_slice() {
-        ["status"] | ["get-node-status"] => client.get_json(node, "/v1/status", TIMEOUT).await?,
-        ["members"] => client.get_json(node, "/v1/members", TIMEOUT).await?,
-        ["plugin", "status" | "history"] => client.get_json(node, "/v1/plugin", TIMEOUT).await?,
+    let answer = match words.as_slice() {
+        ["status"] | ["get-node-status"] => {
+            client
+                .json(Method::GET, node, "/v1/status", None, TIMEOUT)
+                .await?
+        }
+        ["members"] => {
+            client
+                .json(Method::GET, node, "/v1/members", None, TIMEOUT)
+                .await?
+        }
+        ["plugin", "status" | "history"] => {
+            client
+                .json(Method::GET, node, "/v1/plugin", None, TIMEOUT)
+                .await?
+        }
+        ["plugin", "limits"] => {
+            client
+                .json(Method::GET, node, "/v1/config", None, TIMEOUT)
+                .await?
+        }
         ["logs" | "get-logs", rest @ ..] => {
             let mut query = Vec::new();
             if let Some(from) = rest.first() {
@@ -38,11 +100,11 @@ pub async fn run(node: &str, words: &[String], json: bool) -> Result<String, Pee
                 query.push(format!("n={n}"));
             }
             let path = format!("/v1/logs?{}", query.join("&"));
-            client.get_json(node, &path, TIMEOUT).await?
+            client.json(Method::GET, node, &path, None, TIMEOUT).await?
         }
         ["snapshot"] => {
             client
-                .post_json(node, "/v1/snapshot", &json!({}), TIMEOUT)
+                .json(Method::POST, node, "/v1/snapshot", None, TIMEOUT)
                 .await?
         }
         ["add-node", addr, rest @ ..] => {
@@ -51,7 +113,7 @@ pub async fn run(node: &str, words: &[String], json: bool) -> Result<String, Pee
                 body["timeout_s"] = json!(secs);
             }
             client
-                .post_json(node, "/v1/members", &body, TIMEOUT)
+                .json(Method::POST, node, "/v1/members", Some(&body), TIMEOUT)
                 .await?
         }
         ["remove-node", addr, rest @ ..] => {
@@ -60,14 +122,24 @@ pub async fn run(node: &str, words: &[String], json: bool) -> Result<String, Pee
                 body["timeout_s"] = json!(secs);
             }
             client
-                .post_json(node, "/v1/members", &body, TIMEOUT)
+                .json(Method::POST, node, "/v1/members", Some(&body), TIMEOUT)
                 .await?
         }
         _ => {
             client
-                .post_json(node, "/v1/console", &json!({ "line": line }), TIMEOUT)
+                .json(
+                    Method::POST,
+                    node,
+                    "/v1/console",
+                    Some(&json!({ "line": line })),
+                    TIMEOUT,
+                )
                 .await?
         }
     };
-    Ok(serde_json::to_string_pretty(&answer).unwrap_or_else(|_| answer.to_string()))
+    Ok(pretty(&answer))
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }

@@ -3,13 +3,15 @@
 //!
 //! # Layout
 //! - [`config`]: cluster profiles read from `config.json`.
+//! - [`secrets`]: credentials: the cluster CA and peer TLS, admin tokens, `host keygen`.
 //! - [`node`]: wires Raft, storage, the plugin runtime and the fronts into one [`Node`];
-//!   the embedding API (start, write, read, status, shutdown).
-//! - [`raft`]: the type config, log entries, log store, state machine adapter and peer network.
+//!   the embedding API (start, write, read, status, shutdown) and the one request flow.
+//! - [`raft`]: the type config, log entries, log stores, the state machine (canonical
+//!   instance, base points, snapshots, local instances) and the peer transport.
 //! - [`plugin`]: loading, validating, limiting and calling WebAssembly components.
-//! - [`http`]: one hyper server per node: the plugin-routed public API, `/v1/...` host
-//!   endpoints and the Raft RPC between nodes.
+//! - [`http`]: the public listener: the plugin-routed API, `/v1` admin endpoints, event streams.
 //! - [`console`]: the interactive REPL (demo and dev modes).
+//! - [`ctl`]: `host ctl`, console commands against a running node.
 //! - [`local`]: `host local`, a whole local cluster from one command.
 //!
 //! Data flows one way: `cli -> node -> raft -> plugin`; the fronts talk to [`Node`] only.
@@ -22,5 +24,6 @@ pub mod local;
 pub mod node;
 pub mod plugin;
 pub mod raft;
+pub mod secrets;
 
-pub use node::{Consistency, Node, NodeOptions, SnapshotSettings, Storage};
+pub use node::{Consistency, Credentials, Node, NodeOptions, Storage};

@@ -35,6 +35,8 @@ pub struct LocalCluster {
     pub nodes: u64,
     /// Where child logs go.
     pub log_dir: PathBuf,
+    /// The cluster's credentials, shared by every node.
+    pub secrets: PathBuf,
     /// Extra flags for the children (e.g. `--dev`).
     pub extra_args: Vec<String>,
 }
@@ -63,6 +65,8 @@ impl LocalCluster {
                 .arg(&self.config_file)
                 .arg("--plugin")
                 .arg(&self.plugin)
+                .arg("--secrets")
+                .arg(&self.secrets)
                 .arg("--no-console")
                 .args(&self.extra_args)
                 .stdin(Stdio::null())

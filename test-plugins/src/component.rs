@@ -1,5 +1,7 @@
-//! The WebAssembly component: `wit_bindgen` exports for the `plugin` world, with this build's
-//! [`Behaviour`] deciding the one export that misbehaves. Compiled for wasm32 only.
+//! The WebAssembly component: `wit_bindgen` exports for contract 0.2.0, with this build's
+//! [`Behaviour`] deciding the one export that misbehaves and the world it exports (echo:
+//! `plugin`; machine-only: `state-machine`; the misbehaving ones: `http-plugin`). Compiled for
+//! wasm32 only.
 //!
 //! The state is the last applied command, in a `static` `RefCell`: a component instance is
 //! single-threaded and never re-enters itself, so a borrow cannot conflict.
@@ -12,15 +14,38 @@ use core::hint::black_box;
 
 use crate::{Behaviour, SNAPSHOT_FORMAT, VERSION};
 
+#[cfg(feature = "machine-only")]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "state-machine",
+});
+
+#[cfg(any(
+    feature = "trap-restore",
+    feature = "loop-apply",
+    feature = "grow-memory",
+    feature = "loop-restore",
+    feature = "wrong-info"
+))]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "http-plugin",
+});
+
+#[cfg(not(any(
+    feature = "trap-restore",
+    feature = "loop-apply",
+    feature = "grow-memory",
+    feature = "loop-restore",
+    feature = "wrong-info",
+    feature = "machine-only"
+)))]
 wit_bindgen::generate!({
     path: "../wit",
     world: "plugin",
 });
 
-use exports::reservoir::plugin::front::{
-    self, ConsoleAction, ConsoleMode, HttpRequest, HttpResponse, Outcome, RouteAction,
-};
-use exports::reservoir::plugin::machine::{self, LogContext, PluginInfo};
+use exports::reservoir::plugin::machine::{self, Applied, LogContext, PluginInfo};
 
 /// This build's misbehaviour.
 const BEHAVIOUR: Behaviour = Behaviour::of_build();
@@ -77,19 +102,19 @@ impl machine::Guest for Component {
         }
     }
 
-    fn apply(_ctx: LogContext, command: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
+    fn apply(_ctx: LogContext, command: Vec<u8>) -> Applied {
         match BEHAVIOUR {
             Behaviour::LoopApply => spin(),
             Behaviour::GrowMemory => grow(),
             _ => {
                 STATE.0.replace(command.clone());
-                Ok(command)
+                Applied {
+                    result: Ok(command),
+                    topics: Vec::new(),
+                    next_deadline: None,
+                }
             }
         }
-    }
-
-    fn next_deadline() -> Option<u64> {
-        None
     }
 
     fn query(_now_ms: u64, request: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
@@ -102,88 +127,30 @@ impl machine::Guest for Component {
         bytes
     }
 
-    fn restore(snapshot: Vec<u8>) -> Result<(), String> {
+    fn restore(snapshot: Vec<u8>) -> Result<Option<u64>, String> {
         match BEHAVIOUR {
             Behaviour::TrapRestore => trap(),
             Behaviour::LoopRestore => spin(),
-            Behaviour::Echo => match snapshot.split_first_chunk::<4>() {
+            Behaviour::Echo | Behaviour::MachineOnly => match snapshot.split_first_chunk::<4>() {
                 Some((tag, state)) if u32::from_le_bytes(*tag) == SNAPSHOT_FORMAT => {
                     STATE.0.replace(state.to_vec());
-                    Ok(())
+                    Ok(None)
                 }
-                _ => Err("echo plugin reads snapshot format 1 only".into()),
+                _ => {
+                    let mut why = String::from(BEHAVIOUR.name());
+                    why.push_str(" plugin reads snapshot format 1 only");
+                    Err(why)
+                }
             },
             // Accepts anything, so that it passes a dry run and gets installed.
             _ => {
                 STATE.0.borrow_mut().clear();
-                Ok(())
+                Ok(None)
             }
         }
     }
-}
 
-/// A plain-text response.
-fn text(status: u16, body: Vec<u8>) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("content-type".into(), "text/plain".into())],
-        body,
-    }
-}
-
-/// The bytes of an outcome, and whether it succeeded.
-fn outcome_bytes(outcome: Outcome) -> (bool, Vec<u8>) {
-    match outcome {
-        Outcome::Finished(Ok(bytes)) => (true, bytes),
-        Outcome::Finished(Err(bytes)) => (false, bytes),
-        Outcome::Unavailable(why) => (false, why.into_bytes()),
-    }
-}
-
-impl front::Guest for Component {
-    fn route(request: HttpRequest) -> RouteAction {
-        if BEHAVIOUR == Behaviour::Echo {
-            return RouteAction::Respond(text(200, b"echo".to_vec()));
-        }
-        if request.method == "POST" {
-            RouteAction::Write(request.body)
-        } else {
-            RouteAction::Read(request.body)
-        }
-    }
-
-    fn render(_request: HttpRequest, outcome: Outcome) -> HttpResponse {
-        match outcome {
-            Outcome::Unavailable(why) => text(503, why.into_bytes()),
-            finished => match outcome_bytes(finished) {
-                (true, bytes) => text(200, bytes),
-                (false, bytes) => text(409, bytes),
-            },
-        }
-    }
-
-    fn console(line: String, _mode: ConsoleMode) -> Option<ConsoleAction> {
-        Some(ConsoleAction::Write(line.into_bytes()))
-    }
-
-    fn console_render(_line: String, _mode: ConsoleMode, outcome: Outcome) -> String {
-        // Not UTF-8 (only if a test wrote such bytes): print nothing rather than trap.
-        String::from_utf8(outcome_bytes(outcome).1).unwrap_or_default()
-    }
-
-    fn console_help(_mode: ConsoleMode) -> String {
-        "<any line>  apply it as a command".into()
-    }
-
-    fn overview(_mode: ConsoleMode) -> Option<Vec<u8>> {
-        None
-    }
-
-    fn render_overview(_mode: ConsoleMode, _outcome: Outcome) -> String {
-        String::new()
-    }
-
-    fn describe(command: Vec<u8>, _answer: Option<Result<Vec<u8>, Vec<u8>>>) -> String {
+    fn describe(command: Vec<u8>, _result: Option<Result<Vec<u8>, Vec<u8>>>) -> String {
         let mut line = String::from(BEHAVIOUR.name());
         line.push_str(if command.is_empty() {
             ": tick"
@@ -192,8 +159,91 @@ impl front::Guest for Component {
         });
         line
     }
+}
 
-    fn topics(_command: Vec<u8>, _answer: Result<Vec<u8>, Vec<u8>>) -> Vec<String> {
-        Vec::new()
+/// The HTTP front of every build but machine-only.
+#[cfg(not(feature = "machine-only"))]
+mod front {
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::exports::reservoir::plugin::http::{self, Action, Outcome, Request, Response};
+    use super::{Component, BEHAVIOUR};
+    use crate::Behaviour;
+
+    /// A plain-text response.
+    fn text(status: u16, body: Vec<u8>) -> Response {
+        Response {
+            status,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body,
+        }
+    }
+
+    impl http::Guest for Component {
+        fn route(request: Request) -> Action {
+            if BEHAVIOUR == Behaviour::Echo {
+                return Action::Respond(text(200, b"echo".to_vec()));
+            }
+            if request.method == "POST" {
+                Action::Write(request.body)
+            } else {
+                Action::Read(request.body)
+            }
+        }
+
+        fn render(_request: Request, outcome: Outcome) -> Response {
+            match outcome {
+                Outcome::Written(Ok(bytes)) => text(200, bytes),
+                Outcome::Written(Err(bytes)) => text(409, bytes),
+                // The answer to a query is the query itself (as `machine.query` answers).
+                Outcome::Read(query) => text(200, query),
+                Outcome::Unavailable(why) => text(503, why.into_bytes()),
+            }
+        }
+    }
+}
+
+/// The console front of the echo plugin.
+#[cfg(not(any(
+    feature = "trap-restore",
+    feature = "loop-apply",
+    feature = "grow-memory",
+    feature = "loop-restore",
+    feature = "wrong-info",
+    feature = "machine-only"
+)))]
+mod console_front {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use super::exports::reservoir::plugin::console::{self, Action, Line, Mode, Outcome};
+    use super::Component;
+
+    impl console::Guest for Component {
+        fn parse(line: Line) -> Option<Action> {
+            Some(Action::Write(line.text.into_bytes()))
+        }
+
+        fn render(_line: Line, outcome: Outcome) -> String {
+            let bytes = match outcome {
+                Outcome::Written(Ok(bytes) | Err(bytes)) | Outcome::Read(bytes) => bytes,
+                Outcome::Unavailable(why) => why.into_bytes(),
+            };
+            // Not UTF-8 (only if a test wrote such bytes): print nothing rather than trap.
+            String::from_utf8(bytes).unwrap_or_default()
+        }
+
+        fn help(_mode: Mode) -> String {
+            "<any line>  apply it as a command".into()
+        }
+
+        fn overview(_mode: Mode) -> Option<Vec<u8>> {
+            None
+        }
+
+        fn render_overview(_mode: Mode, _outcome: Outcome) -> String {
+            String::new()
+        }
     }
 }

@@ -7,7 +7,12 @@
 // A (phone viewport, on --base) holds and confirms two seats; B (on --other, opened first and
 // never reloaded) must see them turn booked live; then a seat B selected is booked behind its
 // back through the API and B must show the seat-taken problem (or the "selection dropped" notice).
+// Then A reloads: "My bookings" must still show the booking, read again with the booking token
+// the page stored (API 1.1: the token is the only way a customer reads or cancels a booking);
+// A cancels it from that list, and B and both nodes' API must show the two seats free again.
 // Prints one line per step; exits 0 on success, 1 on failure (with a -failure.png screenshot).
+// Saves --screenshot (A after booking) and --reload-screenshot (A after the reload and cancel;
+// default: --screenshot with "-reloaded" before ".png").
 // Env: CHROMIUM (default /usr/bin/chromium).
 
 import { chromium } from 'playwright-core';
@@ -16,7 +21,7 @@ import { parseArgs } from 'node:util';
 
 const WAIT_MS = 15_000;     // deadline of every single wait
 const LIVE_MS = 10_000;     // deadline for a live update to reach the other node's page
-const TOTAL_MS = 60_000;    // deadline of the whole script
+const TOTAL_MS = 90_000;    // deadline of the whole script
 
 const { values: opts } = parseArgs({
   options: {
@@ -24,6 +29,7 @@ const { values: opts } = parseArgs({
     other: { type: 'string' },
     showtime: { type: 'string' },
     screenshot: { type: 'string', default: 'seat-picker.png' },
+    'reload-screenshot': { type: 'string' },
   },
 });
 for (const name of ['base', 'other', 'showtime']) {
@@ -36,6 +42,7 @@ const base = opts.base.replace(/\/+$/, '');
 const other = opts.other.replace(/\/+$/, '');
 const showtime = opts.showtime;
 const failurePath = opts.screenshot.replace(/(\.png)?$/i, '-failure.png');
+const reloadPath = opts['reload-screenshot'] ?? opts.screenshot.replace(/(\.png)?$/i, '-reloaded.png');
 
 const started = Date.now();
 const step = (msg) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
@@ -72,7 +79,12 @@ async function openPage(label, url, viewport) {
   page.on('console', (m) => { if (m.type() === 'error') console.log(`  [${label} console] ${m.text()}`); });
   page.on('pageerror', (e) => console.log(`  [${label} page error] ${e.message}`));
   await page.goto(url, { waitUntil: 'domcontentloaded' });
-  // Either the seat map fills or the page shows an error (then fail fast with its text).
+  await waitSeatMap(page, label, url);
+  return page;
+}
+
+/** Waits until the seat map fills or the page shows an error (then fails fast with its text). */
+async function waitSeatMap(page, label, url) {
   const shown = await page.waitForFunction(() => {
     if (document.querySelector('[data-testid="seat-map"] [data-testid^="seat-"]')) return 'seats';
     const error = document.querySelector('[data-testid="error"]');
@@ -80,7 +92,21 @@ async function openPage(label, url, viewport) {
   }, null, { timeout: WAIT_MS });
   const what = await shown.jsonValue();
   if (what !== 'seats') throw new Error(`${label}: ${url} shows no seat map (${what})`);
-  return page;
+}
+
+/** Waits until every seat of `seats` has `state` on the page's map. */
+async function waitSeatStates(page, seats, state, timeout = WAIT_MS) {
+  await page.waitForFunction(([names, want]) => names.every(
+    (s) => document.querySelector(`[data-testid="seat-${s}"]`)?.dataset.state === want),
+  [seats, state], { timeout });
+}
+
+/** The states of `seats` as a node's API answers them. */
+async function apiSeatStates(url, seats) {
+  const res = await fetch(`${url}/api/showtimes/${showtime}/seats`, { signal: AbortSignal.timeout(WAIT_MS) });
+  if (res.status !== 200) throw new Error(`GET ${url}/api/showtimes/${showtime}/seats answered ${res.status}`);
+  const map = new Map((await res.json()).seats.map((s) => [s.seat, s.state]));
+  return seats.map((s) => map.get(s));
 }
 
 /** Waits until the page's live-status says "live" (the EventSource is open). */
@@ -182,6 +208,53 @@ async function main() {
 
   await pageA.screenshot({ path: opts.screenshot, fullPage: true });
   step(`A: screenshot saved to ${opts.screenshot}`);
+
+  // A reload keeps "My bookings": the page stored the booking's token and reads it back with it.
+  const stored = await pageA.evaluate(() => JSON.parse(localStorage.getItem('seat-picker.bookings') ?? '[]'));
+  if (stored.length !== 1 || !Number.isInteger(stored[0]?.id) || !/^b_[A-Za-z0-9_-]{32}$/.test(stored[0]?.token ?? '')) {
+    return fail(`A stored ${JSON.stringify(stored)}, expected one booking with its b_ token`, pageA);
+  }
+  const mine = stored[0];
+  const panelText = await bookingPanel.innerText();
+  if (!panelText.includes(`#${mine.id}`)) return fail(`the stored booking #${mine.id} is not the one shown: ${panelText}`, pageA);
+  const readWithToken = pageA.waitForResponse(async (r) => {
+    if (r.request().method() !== 'GET' || new URL(r.url()).pathname !== `/api/bookings/${mine.id}`) return false;
+    return (await r.request().headerValue('authorization')) === `Bearer ${mine.token}`;
+  }, { timeout: WAIT_MS });
+  await pageA.reload({ waitUntil: 'domcontentloaded' });
+  const read = await readWithToken.catch(() => fail(`after the reload A did not GET /api/bookings/${mine.id} with its token`, pageA));
+  const readBody = await read.text();
+  if (read.status() !== 200) return fail(`GET /api/bookings/${mine.id} with its token answered ${read.status()}: ${readBody}`, pageA);
+  if (readBody.includes(mine.token.slice(2))) return fail(`GET /api/bookings/${mine.id} shows the token: ${readBody}`, pageA);
+  await waitSeatMap(pageA, 'A', `${base} (reloaded)`);
+  await waitLive(pageA);
+  const item = pageA.getByTestId(`my-booking-${mine.id}`);
+  await item.waitFor({ state: 'visible' }).catch(() => fail(`after the reload "My bookings" does not show #${mine.id}`, pageA));
+  const itemText = await item.innerText();
+  if (await item.getAttribute('data-status') !== 'confirmed' || !itemText.includes(s1) || !itemText.includes(s2)) {
+    return fail(`"My bookings" shows ${JSON.stringify(itemText)} (status ${await item.getAttribute('data-status')}), expected #${mine.id} ${s1}, ${s2} confirmed`, pageA);
+  }
+  step(`A: reloaded; "My bookings" shows ${itemText.replace(/\s+/g, ' ').trim()} (read with its token)`);
+
+  // Cancel it from the list: the seats turn free on both pages and both nodes.
+  await item.getByRole('button', { name: 'Cancel', exact: true }).click();
+  await pageA.waitForFunction((id) => document.querySelector(`[data-testid="my-booking-${id}"]`)?.dataset.status === 'cancelled',
+    mine.id, { timeout: WAIT_MS }).catch(() => fail(`"My bookings" did not show #${mine.id} cancelled`, pageA));
+  const error = await pageA.getByTestId('error').isVisible() ? await pageA.getByTestId('error').innerText() : '';
+  if (error) return fail(`A shows an error after cancelling: ${error}`, pageA);
+  step(`A: cancelled #${mine.id} from "My bookings"`);
+  await waitSeatStates(pageA, [s1, s2], 'free').catch(() => fail(`A does not show ${s1}, ${s2} free after the cancel`, pageA));
+  await waitSeatStates(pageB, [s1, s2], 'free', LIVE_MS)
+    .catch(() => fail(`B did not show ${s1}, ${s2} free within ${LIVE_MS / 1000} s`, pageB));
+  step(`B: ${s1}, ${s2} turned free live`);
+  for (const url of [base, other]) {
+    const states = await apiSeatStates(url, [s1, s2]);
+    if (!states.every((s) => s === 'free')) return fail(`${url}: ${s1}, ${s2} are ${states.join(', ')} after the cancel`, pageA);
+  }
+  step(`API: ${s1}, ${s2} free on ${base} and ${other}`);
+
+  await pageA.screenshot({ path: reloadPath, fullPage: true });
+  step(`A: screenshot saved to ${reloadPath}`);
 
   await browser.close();
   clearTimeout(watchdog);

@@ -8,10 +8,12 @@ use serde_json::Value;
 
 use crate::util::*;
 
-/// Runs `host ctl --node ADDR ARGS...`; returns exit code, stdout and stderr.
+/// Runs `host ctl --node ADDR --token-file ADMIN ARGS...`; returns exit code, stdout and
+/// stderr.
 fn ctl(addr: &str, args: &[&str]) -> (i32, String, String) {
     let output = Command::new(host_bin())
-        .args(["ctl", "--node", addr])
+        .args(["ctl", "--node", addr, "--token-file"])
+        .arg(secrets_dir().join("admin.token"))
         .args(args)
         .output()
         .expect("run host ctl");
@@ -95,7 +97,7 @@ fn every_console_command_works_through_host_ctl() {
     let state = ok(follower, &["get-state"]);
     assert!(state.contains("sha256"), "{state}");
     let plugin = ok(follower, &["plugin", "status"]);
-    assert!(plugin.contains("seat-logic 1.0.0"), "{plugin}");
+    assert!(plugin.contains("seat-logic 1.1.0"), "{plugin}");
     let history = ok(follower, &["plugin", "history"]);
     assert_eq!(history.lines().count(), 1, "{history}");
 
@@ -110,6 +112,47 @@ fn every_console_command_works_through_host_ctl() {
     ] {
         assert!(help.contains(command), "help lists {command}: {help}");
     }
+
+    // Credentials: none is refused naming the token; the read-only operator reads but changes
+    // nothing; the console over the admin API never reads a file of the node.
+    let bare = Command::new(host_bin())
+        .args(["ctl", "--node", follower, "status"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run host ctl");
+    assert_ne!(bare.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&bare.stderr).contains("401"),
+        "{bare:?}"
+    );
+    let as_operator = |args: &[&str]| {
+        let output = Command::new(host_bin())
+            .args(["ctl", "--node", follower, "--token-file"])
+            .arg(secrets_dir().join("operator.token"))
+            .args(args)
+            .output()
+            .expect("run host ctl");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(as_operator(&["status"]).contains("role:"));
+    let refused = as_operator(&["book", "2", "b1", "mallory"]);
+    assert!(refused.contains("admin role"), "{refused}");
+    assert!(as_operator(&["snapshot"]).contains("admin role"));
+    let file_read = admin_send(
+        "POST",
+        follower,
+        "/v1/console",
+        r#"{"line":"plugin install /etc/passwd"}"#,
+    );
+    assert_eq!(file_read.status, 200, "{}", file_read.body);
+    assert!(
+        file_read.body.contains("never a path on the node"),
+        "{}",
+        file_read.body
+    );
+    assert!(!file_read.body.contains("root"), "{}", file_read.body);
+    let seats = get(follower, "/api/showtimes/2/seats?state=booked").json();
+    assert_eq!(seats["seats"].as_array().map(Vec::len), Some(2), "{seats}");
 
     // Bad input gets a clear answer; an unreachable node exits non-zero.
     let unknown = ok(follower, &["frobnicate"]);

@@ -11,16 +11,17 @@ use serde_json::{json, Value};
 use crate::util::*;
 
 fn change(addr: &str, body: Value) -> Answer {
-    request("POST", addr, "/v1/members", Some(&body.to_string()), &[])
+    admin_send("POST", addr, "/v1/members", &body.to_string())
 }
 
+/// The voters' public API addresses as `addr` sees them.
 fn voters(addr: &str) -> Option<Vec<String>> {
     let members = try_get(addr, "/v1/members")?.json();
     Some(
         members["voters"]
             .as_object()?
             .values()
-            .filter_map(|a| a.as_str().map(str::to_string))
+            .filter_map(|m| m["api"].as_str().map(str::to_string))
             .collect(),
     )
 }
@@ -57,6 +58,7 @@ fn grow_to_four_and_shrink_by_removing_the_leader_under_load_then_restart_everyt
         cluster.spawn_prod(id);
     }
     cluster.wait_for_leader(Duration::from_secs(30));
+    raise_customer_limit(&cluster.addrs[0]);
     for showtime in SHOWTIMES {
         create_showtime(&cluster.addrs[0], showtime, 12, 20);
     }
@@ -85,7 +87,7 @@ fn grow_to_four_and_shrink_by_removing_the_leader_under_load_then_restart_everyt
                     std::thread::sleep(Duration::from_millis(5));
                     let targets = addrs.lock().expect("lock").clone();
                     let body = json!({"seats": [seat], "user": user}).to_string();
-                    let key = format!("m{client}-{i}");
+                    let key = format!("membership-{client}-{i:06}");
                     let answer = try_request(
                         "POST",
                         &targets[i % targets.len()],
@@ -207,9 +209,10 @@ fn join_adds_a_node_without_config_and_bad_changes_are_refused_clearly() {
     let leader = cluster.wait_for_leader(Duration::from_secs(10));
     let follower = cluster.addrs[(leader + 1) % 3].clone();
 
-    // --join: node 3 is not in config.json at all.
-    let port = free_ports(1)[0];
-    let own = format!("127.0.0.1:{port}");
+    // --join: node 3 is not in config.json at all; it names the member by its API address.
+    let ports = free_ports(2);
+    let own = format!("127.0.0.1:{}", ports[0]);
+    let own_peer = format!("127.0.0.1:{}", ports[1]);
     let log = std::fs::File::create(cluster.dir.path().join("joiner.stderr")).expect("log");
     let mut joiner = std::process::Command::new(host_bin())
         .args([
@@ -220,11 +223,17 @@ fn join_adds_a_node_without_config_and_bad_changes_are_refused_clearly() {
             &follower,
             "--addr",
             &own,
+            "--peer-addr",
+            &own_peer,
         ])
         .arg("--config-file")
         .arg(&cluster.config)
         .arg("--plugin")
         .arg(seat_plugin())
+        .arg("--secrets")
+        .arg(secrets_dir())
+        .arg("--cache-dir")
+        .arg(shared_cache())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(log)
@@ -303,6 +312,7 @@ fn the_dev_console_adds_and_removes_a_node_and_shows_progress() {
         try_get(&new_addr, "/v1/status")
     });
 
+    let new_peer = cluster.peers[new].clone();
     let console = cluster.node(0);
     let from = console.seen.len();
     console.type_line(&format!("add-node {new_addr}"));
@@ -314,7 +324,7 @@ fn the_dev_console_adds_and_removes_a_node_and_shows_progress() {
     console.expect_output(from, "done in", Duration::from_secs(60));
     console.expect_output(
         from,
-        &format!("node {new}  {new_addr}  voter"),
+        &format!("node {new}  {new_addr}  (peer {new_peer})  voter"),
         Duration::from_secs(5),
     );
 

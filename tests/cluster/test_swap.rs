@@ -23,6 +23,7 @@ fn install(addr: &str, bytes: &[u8]) -> Answer {
         .build()
         .post(&format!("http://{addr}/v1/plugin"))
         .set("content-type", "application/wasm")
+        .set("authorization", &format!("Bearer {}", admin_token()))
         .send_bytes(bytes);
     let response = match response {
         Ok(r) => r,
@@ -137,7 +138,7 @@ fn start_load(
                         return;
                     }
                     let body = json!({"seats": [seat], "user": user}).to_string();
-                    let key = format!("swap-{client}-{i}");
+                    let key = format!("swap-client-{client}-{i:06}");
                     let answer = try_request(
                         "POST",
                         &addrs[i % addrs.len()],
@@ -198,8 +199,9 @@ fn v1_to_v2_under_load_loses_nothing_and_survives_restart_rejoin_and_refused_rol
     for showtime in 90..=97 {
         create_showtime(&cluster.addrs[0], showtime, 12, 20);
     }
+    raise_customer_limit(&cluster.addrs[0]);
     let v1 = plugin_report(&follower).expect("report");
-    assert_eq!(v1["current"]["version"], "1.0.0");
+    assert_eq!(v1["current"]["version"], "1.1.0");
 
     let stop = Arc::new(AtomicBool::new(false));
     let load = Arc::new(Mutex::new(Load::default()));
@@ -238,7 +240,7 @@ fn v1_to_v2_under_load_loses_nothing_and_survives_restart_rejoin_and_refused_rol
     );
     for addr in &cluster.addrs {
         let report = wait_until(Duration::from_secs(10), "v2 on every node", || {
-            plugin_report(addr).filter(|r| r["current"]["version"] == "2.0.0")
+            plugin_report(addr).filter(|r| r["current"]["version"] == "2.1.0")
         });
         assert_eq!(report["current"]["installed_at"], index);
         assert_eq!(report["current"]["snapshot_format"], 2);
@@ -248,7 +250,7 @@ fn v1_to_v2_under_load_loses_nothing_and_survives_restart_rejoin_and_refused_rol
             .iter()
             .filter_map(|h| h["version"].as_str())
             .collect();
-        assert_eq!(history, ["1.0.0", "2.0.0"]);
+        assert_eq!(history, ["1.1.0", "2.1.0"]);
         let seats = wait_until(
             Duration::from_secs(10),
             "every booking on every node",
@@ -297,7 +299,7 @@ fn v1_to_v2_under_load_loses_nothing_and_survives_restart_rejoin_and_refused_rol
     );
     assert_eq!(
         plugin_report(&follower).expect("report")["current"]["version"],
-        "2.0.0"
+        "2.1.0"
     );
 
     // The refused 7-seat request was a log entry too (it moved the plugin's clock): agree again.
@@ -311,7 +313,7 @@ fn v1_to_v2_under_load_loses_nothing_and_survives_restart_rejoin_and_refused_rol
     wait_until(
         Duration::from_secs(20),
         "the restarted node runs v2",
-        || plugin_report(&addr).filter(|r| r["current"]["version"] == "2.0.0"),
+        || plugin_report(&addr).filter(|r| r["current"]["version"] == "2.1.0"),
     );
     let log = std::fs::read_to_string(cluster.dir.path().join(format!("node-{restarted}.stderr")))
         .expect("node log");
@@ -320,12 +322,25 @@ fn v1_to_v2_under_load_loses_nothing_and_survives_restart_rejoin_and_refused_rol
         "the restart should load compiled plugins from the cache:\n{log}"
     );
 
-    // A node whose data is gone catches up from the others and gets v2 with the state.
+    // A node whose data is gone joins again (its lost incarnation removed first), catches up
+    // from the others and gets v2 with the state.
     cluster.node(restarted).kill();
     std::fs::remove_dir_all(cluster.data_dir(restarted)).expect("wipe");
-    cluster.spawn_prod(restarted);
-    let report = wait_until(Duration::from_secs(30), "the wiped node runs v2", || {
-        plugin_report(&addr).filter(|r| r["current"]["version"] == "2.0.0")
+    let dir = cluster.data_dir(restarted);
+    let via = cluster.addrs[leader].clone();
+    cluster.spawn_with(
+        restarted,
+        false,
+        &[
+            "--prod",
+            "--data-dir",
+            dir.to_str().expect("utf-8"),
+            "--join",
+            &via,
+        ],
+    );
+    let report = wait_until(Duration::from_secs(60), "the wiped node runs v2", || {
+        plugin_report(&addr).filter(|r| r["current"]["version"] == "2.1.0")
     });
     assert_eq!(report["current"]["installed_at"], index);
     assert_eq!(agreed_state_hash(&cluster), hash);
@@ -368,6 +383,12 @@ fn bad_candidates_are_refused_with_the_failing_step_and_the_running_plugin_stays
             wat(WASI_COMPONENT),
             "imports",
             "wasi:clocks",
+        ),
+        (
+            "the old contract",
+            plugin_file("test/contract-0.1.wasm"),
+            "exports",
+            "reservoir:plugin@0.1.0",
         ),
         (
             "info traps",
@@ -441,6 +462,19 @@ fn bad_candidates_are_refused_with_the_failing_step_and_the_running_plugin_stays
             || try_get(node, "/anything").filter(|a| a.status == 200 && a.body == "echo"),
         );
     }
+
+    // A plugin with the state machine alone: installed, and no node serves public routes.
+    let machine_only = install(&addr, &plugin_file("test/machine-only.wasm"));
+    assert_eq!(machine_only.status, 201, "{}", machine_only.body);
+    for node in &cluster.addrs {
+        wait_until(
+            Duration::from_secs(10),
+            "no node serves public routes any more",
+            || try_get(node, "/anything").filter(|a| a.status == 404),
+        );
+        let report = plugin_report(node).expect("report");
+        assert_eq!(report["current"]["fronts"], json!([]), "{node}: {report}");
+    }
 }
 
 /// Benchmark (release build, ignored by default): the longest write stall while v1 is swapped
@@ -458,6 +492,7 @@ fn swap_stall_benchmark() {
     for showtime in 0..CLIENTS as u32 * SHOWTIMES_PER_CLIENT {
         create_showtime(&cluster.addrs[0], 100 + showtime, 12, 20);
     }
+    raise_customer_limit(&cluster.addrs[0]);
     let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..CLIENTS)

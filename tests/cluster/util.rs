@@ -26,6 +26,50 @@ pub fn seat_plugin() -> PathBuf {
     workspace().join("plugins/seat.wasm")
 }
 
+/// The credentials every test cluster of this process shares (made once, in a temp dir that
+/// lives as long as the process).
+pub fn secrets_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    let (_, path) = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("secrets");
+        host::secrets::keygen(&path).expect("keygen");
+        (dir, path)
+    });
+    path
+}
+
+fn token(file: &str) -> String {
+    std::fs::read_to_string(secrets_dir().join(file))
+        .expect("token file")
+        .trim()
+        .to_string()
+}
+
+/// The admin token of the test clusters.
+pub fn admin_token() -> &'static str {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| token("admin.token"))
+}
+
+/// The read-only operator token of the test clusters.
+pub fn operator_token() -> &'static str {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| token("operator.token"))
+}
+
+/// One compiled-plugin cache for every node of this test process.
+pub fn shared_cache() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
+}
+
+/// The header carrying the admin token.
+pub fn admin() -> (&'static str, String) {
+    ("authorization", format!("Bearer {}", admin_token()))
+}
+
 /// Runs `host` with `args` from the workspace root, expecting it to exit on its own within 30 s
 /// (killed and reported otherwise); returns its exit code and stderr.
 pub fn run_host(args: &[&str]) -> (i32, String) {
@@ -147,9 +191,18 @@ fn answer(result: Result<ureq::Response, ureq::Error>) -> Option<Answer> {
     })
 }
 
-/// GET, `None` if the node cannot be reached.
+/// True for host paths that need the admin token (all of `/v1` but `/v1/peer`).
+fn needs_admin(path: &str) -> bool {
+    path.starts_with("/v1/") && !path.starts_with("/v1/peer")
+}
+
+/// GET, `None` if the node cannot be reached. `/v1` paths carry the admin token.
 pub fn try_get(addr: &str, path: &str) -> Option<Answer> {
-    answer(agent().get(&format!("http://{addr}{path}")).call())
+    let mut request = agent().get(&format!("http://{addr}{path}"));
+    if needs_admin(path) {
+        request = request.set("authorization", &format!("Bearer {}", admin_token()));
+    }
+    answer(request.call())
 }
 
 /// GET that must reach the node.
@@ -157,14 +210,16 @@ pub fn get(addr: &str, path: &str) -> Answer {
     try_get(addr, path).unwrap_or_else(|| panic!("GET {path} on {addr}: no answer"))
 }
 
-/// Request with a body, `None` if the node cannot be reached.
+/// Request with a JSON body, `None` if the node cannot be reached. `/v1` paths carry the
+/// admin token.
 pub fn try_send(method: &str, addr: &str, path: &str, body: &str) -> Option<Answer> {
-    answer(
-        agent()
-            .request(method, &format!("http://{addr}{path}"))
-            .set("content-type", "application/json")
-            .send_string(body),
-    )
+    let mut request = agent()
+        .request(method, &format!("http://{addr}{path}"))
+        .set("content-type", "application/json");
+    if needs_admin(path) {
+        request = request.set("authorization", &format!("Bearer {}", admin_token()));
+    }
+    answer(request.send_string(body))
 }
 
 /// Any request with optional JSON body and extra headers, `None` if the node cannot be reached.
@@ -204,6 +259,12 @@ pub fn post(addr: &str, path: &str, body: &str) -> Answer {
     try_send("POST", addr, path, body).unwrap_or_else(|| panic!("POST {path} on {addr}: no answer"))
 }
 
+/// A JSON request with the admin token (catalog changes, settings).
+pub fn admin_send(method: &str, addr: &str, path: &str, body: &str) -> Answer {
+    let auth = admin();
+    request(method, addr, path, Some(body), &[(auth.0, &auth.1)])
+}
+
 /// Books `seats` of showtime 1 for `user` on the node at `addr`.
 pub fn book(addr: &str, seats: &[&str], user: &str) -> Answer {
     let body = serde_json::json!({ "seats": seats, "user": user }).to_string();
@@ -232,14 +293,16 @@ pub fn create_showtime(addr: &str, id: u32, rows: u8, seats: u16) {
     let layout: Vec<Value> = (b'a'..b'a' + rows)
         .map(|r| serde_json::json!({"row": (r as char).to_string(), "seats": seats}))
         .collect();
-    let theater = post(
+    let theater = admin_send(
+        "POST",
         addr,
         "/api/theaters",
         &serde_json::json!({"name": format!("Hall {id}"), "location": "Test wing", "rows": layout})
             .to_string(),
     );
     assert_eq!(theater.status, 201, "{}", theater.body);
-    let showtime = post(
+    let showtime = admin_send(
+        "POST",
         addr,
         "/api/showtimes",
         &serde_json::json!({
@@ -254,17 +317,48 @@ pub fn create_showtime(addr: &str, id: u32, rows: u8, seats: u16) {
     assert_eq!(showtime.status, 201, "{}", showtime.body);
 }
 
-/// Seat -> user of the bookings of `showtime` on `addr` (local read).
-pub fn booked_by(addr: &str, showtime: u32) -> Option<BTreeMap<String, String>> {
-    let answer = try_get(
+/// Raises the seats one customer may take per showtime (default 10) through `addr`, for load
+/// clients that book many seats under one name.
+pub fn raise_customer_limit(addr: &str) {
+    let answer = admin_send(
+        "PUT",
         addr,
-        &format!("/api/bookings?showtime={showtime}&consistency=local"),
-    )?;
-    if answer.status != 200 {
-        return None;
-    }
+        "/api/settings",
+        r#"{"max_seats_per_customer":2600}"#,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+/// A GET with the read-only operator token.
+pub fn operator_get(addr: &str, path: &str) -> Option<Answer> {
+    let auth = format!("Bearer {}", operator_token());
+    try_request("GET", addr, path, None, &[("authorization", &auth)])
+}
+
+/// Seat -> user of the bookings of `showtime` on `addr` (local read, as an operator; every
+/// page).
+pub fn booked_by(addr: &str, showtime: u32) -> Option<BTreeMap<String, String>> {
     let mut seats = BTreeMap::new();
-    for booking in answer.json()["bookings"].as_array()? {
+    let mut after = 0u64;
+    loop {
+        let answer = operator_get(
+            addr,
+            &format!("/api/bookings?showtime={showtime}&consistency=local&limit=500&after={after}"),
+        )?;
+        if answer.status != 200 {
+            return None;
+        }
+        let json = answer.json();
+        collect_booked(&json, &mut seats)?;
+        match json["next"].as_u64() {
+            Some(next) => after = next,
+            None => return Some(seats),
+        }
+    }
+}
+
+fn collect_booked(json: &Value, seats: &mut BTreeMap<String, String>) -> Option<()> {
+    for booking in json["bookings"].as_array()? {
         if booking["status"] != "confirmed" {
             continue;
         }
@@ -275,7 +369,7 @@ pub fn booked_by(addr: &str, showtime: u32) -> Option<BTreeMap<String, String>> 
             );
         }
     }
-    Some(seats)
+    Some(())
 }
 
 /// A running node process, killed (SIGKILL) and reaped on drop.
@@ -366,8 +460,16 @@ impl Drop for NodeProc {
 pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// Each node's public API address.
     pub addrs: Vec<String>,
+    /// Each node's peer channel address.
+    pub peers: Vec<String>,
     pub nodes: Vec<NodeProc>,
+}
+
+/// The profile's entry for one node.
+fn node_entry(api: &str, peer: &str) -> Value {
+    serde_json::json!({ "api": api, "peer": peer })
 }
 
 impl Cluster {
@@ -379,12 +481,22 @@ impl Cluster {
     /// Like [`Cluster::configure`], with extra profile fields (e.g. snapshot settings).
     pub fn configure_with(n: usize, extra: Value) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let addrs: Vec<String> = free_ports(n)
-            .into_iter()
+        let ports = free_ports(2 * n);
+        let addrs: Vec<String> = ports[..n]
+            .iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
+        let peers: Vec<String> = ports[n..]
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let nodes: Vec<Value> = addrs
+            .iter()
+            .zip(&peers)
+            .map(|(api, peer)| node_entry(api, peer))
+            .collect();
         let config = dir.path().join("config.json");
-        let mut profile = serde_json::json!({ "nodes": addrs, "write_timeout_ms": 2000 });
+        let mut profile = serde_json::json!({ "nodes": nodes, "write_timeout_ms": 2000 });
         if let (Some(profile), Some(extra)) = (profile.as_object_mut(), extra.as_object()) {
             profile.extend(extra.clone());
         }
@@ -394,6 +506,7 @@ impl Cluster {
             dir,
             config,
             addrs,
+            peers,
             nodes: Vec::new(),
         }
     }
@@ -401,16 +514,18 @@ impl Cluster {
     /// Adds a node on a free loopback port to the profile file, as an operator edits
     /// config.json after the cluster formed; returns its id. Running nodes do not reread it.
     pub fn add_to_profile(&mut self) -> usize {
-        let port = free_ports(1)[0];
-        let addr = format!("127.0.0.1:{port}");
+        let ports = free_ports(2);
+        let addr = format!("127.0.0.1:{}", ports[0]);
+        let peer = format!("127.0.0.1:{}", ports[1]);
         let text = std::fs::read_to_string(&self.config).expect("read config");
         let mut config: Value = serde_json::from_str(&text).expect("config JSON");
         config["default"]["nodes"]
             .as_array_mut()
             .expect("nodes")
-            .push(Value::String(addr.clone()));
+            .push(node_entry(&addr, &peer));
         std::fs::write(&self.config, config.to_string()).expect("write config");
         self.addrs.push(addr);
+        self.peers.push(peer);
         self.addrs.len() - 1
     }
 
@@ -420,7 +535,8 @@ impl Cluster {
         for id in 0..n {
             cluster.spawn(id, false);
         }
-        cluster.wait_for_leader(Duration::from_secs(20));
+        // Generous: parallel tests on a loaded 2-core machine start slowly.
+        cluster.wait_for_leader(Duration::from_secs(60));
         cluster
     }
 
@@ -446,15 +562,22 @@ impl Cluster {
         let log = std::fs::File::create(self.dir.path().join(format!("node-{id}.stderr")))
             .expect("log file");
         let mut command = Command::new(host_bin());
+        command.arg("--id").arg(id.to_string());
+        if !extra.contains(&"--config-file") {
+            command.arg("--config-file").arg(&self.config);
+        }
         command
-            .arg("--id")
-            .arg(id.to_string())
-            .arg("--config-file")
-            .arg(&self.config)
             .arg("--plugin")
             .arg(seat_plugin())
             .args(extra)
             .stderr(Stdio::from(log));
+        if !extra.contains(&"--insecure") && !extra.contains(&"--secrets") {
+            command.arg("--secrets").arg(secrets_dir());
+        }
+        if !extra.contains(&"--cache-dir") {
+            // Every test node shares one compiled-plugin cache: a component compiles once per run.
+            command.arg("--cache-dir").arg(shared_cache());
+        }
         if console {
             command.stdin(Stdio::piped()).stdout(Stdio::piped());
         } else {
@@ -506,8 +629,26 @@ impl Cluster {
             .collect()
     }
 
+    /// The last lines of every node's stderr log, for failure messages.
+    pub fn diagnose(&self) -> String {
+        let mut out = String::new();
+        for node in &self.nodes {
+            let path = self.dir.path().join(format!("node-{}.stderr", node.id));
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(8)..];
+            out.push_str(&format!(
+                "--- node {} ({}):\n{}\n",
+                node.id,
+                node.addr,
+                tail.join("\n")
+            ));
+        }
+        out
+    }
+
     /// Waits until every running node names the same running leader and has the plugin;
-    /// returns the leader's id.
+    /// returns the leader's id. On timeout, panics with each node's status and log tail.
     pub fn wait_for_leader(&self, timeout: Duration) -> usize {
         let addrs = self.live_addrs();
         let live: Vec<usize> = self
@@ -516,24 +657,135 @@ impl Cluster {
             .filter(|n| n.child.is_some())
             .map(|n| n.id)
             .collect();
-        wait_until(
-            timeout,
-            "all live nodes agree on a leader and have the plugin",
-            || {
-                let mut leader = None;
-                for addr in &addrs {
-                    let status = try_get(addr, "/v1/status")?.json();
-                    if status["plugin"].is_null() {
-                        return None;
-                    }
-                    let this = status["leader_id"].as_u64()?;
-                    if leader.is_some_and(|l| l != this) {
-                        return None;
-                    }
-                    leader = Some(this);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let statuses: Vec<Option<Value>> = addrs
+                .iter()
+                .map(|addr| try_get(addr, "/v1/status").map(|a| a.json()))
+                .collect();
+            let leaders: Vec<Option<u64>> = statuses
+                .iter()
+                .map(|s| {
+                    s.as_ref()
+                        .filter(|s| !s["plugin"].is_null())
+                        .and_then(|s| s["leader_id"].as_u64())
+                })
+                .collect();
+            if let Some(Some(first)) = leaders.first() {
+                let agreed = leaders.iter().all(|l| *l == Some(*first));
+                if agreed && live.contains(&(*first as usize)) {
+                    return *first as usize;
                 }
-                leader.map(|l| l as usize).filter(|l| live.contains(l))
-            },
-        )
+            }
+            if Instant::now() >= deadline {
+                let summary: Vec<String> = statuses
+                    .iter()
+                    .map(|s| match s {
+                        Some(s) => format!(
+                            "id {} role {} leader {} term {} applied {} plugin {}",
+                            s["id"],
+                            s["role"],
+                            s["leader_id"],
+                            s["term"],
+                            s["last_applied"],
+                            !s["plugin"].is_null()
+                        ),
+                        None => "no answer".into(),
+                    })
+                    .collect();
+                panic!(
+                    "timed out after {timeout:?} waiting for all live nodes to agree on a leader with the plugin:\n{}\n{}",
+                    summary.join("\n"),
+                    self.diagnose()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The header carrying the operator token.
+pub fn operator() -> (&'static str, String) {
+    ("authorization", format!("Bearer {}", operator_token()))
+}
+
+/// The header showing `token` (a booking token, or any other bearer) as
+/// `Authorization: Bearer <token>`.
+pub fn bearer(token: &str) -> (&'static str, String) {
+    ("authorization", format!("Bearer {token}"))
+}
+
+/// A request whose body is sent with `content_type` instead of JSON's (no admin token is
+/// added), `None` if the node cannot be reached.
+pub fn try_send_typed(
+    method: &str,
+    addr: &str,
+    path: &str,
+    body: &str,
+    content_type: &str,
+    headers: &[(&str, &str)],
+) -> Option<Answer> {
+    let mut request = agent().request(method, &format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    answer(request.set("content-type", content_type).send_string(body))
+}
+
+/// Applied index and state hash of a node (`GET /v1/plugin`, local), `None` if it cannot say.
+pub fn plugin_state(addr: &str) -> Option<(u64, String)> {
+    let answer = try_get(addr, "/v1/plugin")?;
+    if answer.status != 200 {
+        return None;
+    }
+    let report = answer.json();
+    Some((
+        report["applied"].as_u64()?,
+        report["state_hash"].as_str()?.to_string(),
+    ))
+}
+
+/// Waits until every node in `addrs` reports the same applied index and state hash, twice in
+/// a row (so no entry was in flight); returns them.
+pub fn settled_state(addrs: &[String], timeout: Duration) -> (u64, String) {
+    let mut last = None;
+    wait_until(timeout, "every node has applied the same state", || {
+        let states: Vec<(u64, String)> = addrs
+            .iter()
+            .map(|a| plugin_state(a))
+            .collect::<Option<_>>()?;
+        let first = states.first()?.clone();
+        let agreed = states.iter().all(|s| *s == first).then_some(first);
+        let stable = agreed.is_some() && agreed == last;
+        last = agreed.clone();
+        if stable {
+            agreed
+        } else {
+            None
+        }
+    })
+}
+
+/// Asserts that `token` is a capability token of `prefix` (`h_` or `b_`): the prefix and 32
+/// URL-safe base64 characters.
+pub fn assert_token_shape(token: &str, prefix: &str) {
+    let body = token.strip_prefix(prefix).unwrap_or("");
+    assert!(
+        body.len() == 32
+            && body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "not a {prefix} token: {token:?}"
+    );
+}
+
+/// Asserts that no token of `tokens` (nor its random part) appears in `text`.
+pub fn assert_no_token(what: &str, text: &str, tokens: &[&str]) {
+    for token in tokens {
+        let secret = token.get(2..).unwrap_or(token);
+        assert!(
+            !text.contains(secret),
+            "{what} shows the token {token}: {text}"
+        );
     }
 }

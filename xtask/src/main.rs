@@ -2,11 +2,14 @@
 //!
 //! - `build-plugin`: builds every plugin of [`PLUGINS`] for `wasm32-unknown-unknown` with the
 //!   `plugin` profile (one Cargo build per crate and feature set), wraps each core module into a
-//!   component, checks that the component imports nothing and exports the plugin world, and
-//!   writes it: `plugins/seat.wasm` (seat rules 1.0.0), `plugins/seat-v2.wasm` (seat rules
-//!   2.0.0, feature `v2`) and the misbehaving test plugins `plugins/test/<name>.wasm`.
+//!   component, checks that the component imports nothing and exports exactly the interfaces of
+//!   its world of contract [`CONTRACT`], and writes it: `plugins/seat.wasm` (seat rules 1.1.0),
+//!   `plugins/seat-v2.wasm` (seat rules 2.1.0, feature `v2`), both of world `plugin`, and the
+//!   test plugins `plugins/test/<name>.wasm` (worlds `http-plugin`, `plugin`, `state-machine`).
 //! - `check-plugin`: does the same builds in memory and fails if any committed file differs, so
-//!   CI catches a `plugins/*.wasm` that no longer matches its source.
+//!   CI catches a `plugins/*.wasm` that no longer matches its source. It also checks that the
+//!   frozen fixtures of [`FROZEN`] (components built for an older contract, which no source
+//!   here builds any more) still have their recorded SHA-256; it never rebuilds them.
 //!
 //! The build is reproducible: the same source gives the same bytes whatever folder the workspace
 //! sits in and wherever Cargo keeps its registry, because absolute paths that end up in the
@@ -16,9 +19,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, ensure, Context, Result};
+use sha2::{Digest, Sha256};
 use wit_component::{ComponentEncoder, DecodedWasm};
 
-/// One plugin to build: a crate, its features, and where its component goes.
+/// The version of the `reservoir:plugin` package (`wit/plugin.wit`) every plugin is built for.
+const CONTRACT: &str = "0.2.0";
+
+/// The interfaces a world of the contract exports.
+const PLUGIN_WORLD: &[&str] = &["machine", "http", "console"];
+/// World `http-plugin`.
+const HTTP_PLUGIN_WORLD: &[&str] = &["machine", "http"];
+/// World `state-machine`.
+const STATE_MACHINE_WORLD: &[&str] = &["machine"];
+
+/// One plugin to build: a crate, its features, its world, and where its component goes.
 #[derive(Debug, Clone, Copy)]
 struct Plugin {
     /// Crate built into the plugin.
@@ -27,16 +41,23 @@ struct Plugin {
     features: &'static str,
     /// File name of the core module Cargo produces for `package`.
     module: &'static str,
+    /// The interfaces of `reservoir:plugin@CONTRACT` the component must export, no more.
+    exports: &'static [&'static str],
     /// Where the component goes, relative to the workspace root.
     output: &'static str,
 }
 
 /// A test plugin: one feature of `test-plugins`, written to `plugins/test/<feature>.wasm`.
-const fn test_plugin(feature: &'static str, output: &'static str) -> Plugin {
+const fn test_plugin(
+    feature: &'static str,
+    exports: &'static [&'static str],
+    output: &'static str,
+) -> Plugin {
     Plugin {
         package: "test-plugins",
         features: feature,
         module: "test_plugins.wasm",
+        exports,
         output,
     }
 }
@@ -47,21 +68,67 @@ const PLUGINS: &[Plugin] = &[
         package: "guest-seat-logic",
         features: "",
         module: "guest_seat_logic.wasm",
+        exports: PLUGIN_WORLD,
         output: "plugins/seat.wasm",
     },
     Plugin {
         package: "guest-seat-logic",
         features: "v2",
         module: "guest_seat_logic.wasm",
+        exports: PLUGIN_WORLD,
         output: "plugins/seat-v2.wasm",
     },
-    test_plugin("trap-restore", "plugins/test/trap-restore.wasm"),
-    test_plugin("loop-apply", "plugins/test/loop-apply.wasm"),
-    test_plugin("grow-memory", "plugins/test/grow-memory.wasm"),
-    test_plugin("loop-restore", "plugins/test/loop-restore.wasm"),
-    test_plugin("wrong-info", "plugins/test/wrong-info.wasm"),
-    test_plugin("echo", "plugins/test/echo.wasm"),
+    test_plugin(
+        "trap-restore",
+        HTTP_PLUGIN_WORLD,
+        "plugins/test/trap-restore.wasm",
+    ),
+    test_plugin(
+        "loop-apply",
+        HTTP_PLUGIN_WORLD,
+        "plugins/test/loop-apply.wasm",
+    ),
+    test_plugin(
+        "grow-memory",
+        HTTP_PLUGIN_WORLD,
+        "plugins/test/grow-memory.wasm",
+    ),
+    test_plugin(
+        "loop-restore",
+        HTTP_PLUGIN_WORLD,
+        "plugins/test/loop-restore.wasm",
+    ),
+    test_plugin(
+        "wrong-info",
+        HTTP_PLUGIN_WORLD,
+        "plugins/test/wrong-info.wasm",
+    ),
+    test_plugin("echo", PLUGIN_WORLD, "plugins/test/echo.wasm"),
+    test_plugin(
+        "machine-only",
+        STATE_MACHINE_WORLD,
+        "plugins/test/machine-only.wasm",
+    ),
 ];
+
+/// A committed component no source here builds any more: a test fixture that must keep its
+/// bytes (`check-plugin` compares its SHA-256, `build-plugin` leaves it alone).
+#[derive(Debug, Clone, Copy)]
+struct Frozen {
+    /// Where it is, relative to the workspace root.
+    path: &'static str,
+    /// Lower-case hex SHA-256 of its bytes.
+    sha256: &'static str,
+    /// What it is for.
+    purpose: &'static str,
+}
+
+/// The frozen fixtures.
+const FROZEN: &[Frozen] = &[Frozen {
+    path: "plugins/test/contract-0.1.wasm",
+    sha256: "0d555b6f26a3bb35b8c5c2977727f957cd32bb89a3b29b8d8c9c300de504862c",
+    purpose: "the echo plugin built for contract 0.1.0, which hosts of 0.2.0 must refuse",
+}];
 
 /// Target triple of the plugin.
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -109,7 +176,8 @@ fn usage() -> &'static str {
      \n\
      tasks:\n  \
        build-plugin   build plugins/seat.wasm, plugins/seat-v2.wasm and plugins/test/*.wasm\n  \
-       check-plugin   fail if any of them differs from a fresh build"
+       check-plugin   fail if any of them differs from a fresh build, or a frozen fixture\n                 \
+       (plugins/test/contract-0.1.wasm) from its recorded hash"
 }
 
 /// `build-plugin`: builds every component of [`PLUGINS`] and writes it.
@@ -136,6 +204,12 @@ fn build_plugin() -> Result<()> {
 fn check_plugin() -> Result<()> {
     let root = workspace_root()?;
     let mut stale = Vec::new();
+    for frozen in FROZEN {
+        match check_frozen(&root, frozen) {
+            Ok(()) => println!("{} is intact ({})", frozen.path, frozen.purpose),
+            Err(e) => stale.push(format!("{e:#}")),
+        }
+    }
     for plugin in PLUGINS {
         let component = build_component(&root, plugin)?;
         let committed = std::fs::read(root.join(plugin.output)).unwrap_or_default();
@@ -162,9 +236,34 @@ fn check_plugin() -> Result<()> {
     Ok(())
 }
 
-/// The workspace root: the parent of this crate's manifest directory.
+/// Checks a frozen fixture's bytes against its recorded SHA-256.
+///
+/// # Errors
+///
+/// When the file is missing or its hash differs.
+fn check_frozen(root: &Path, frozen: &Frozen) -> Result<()> {
+    let bytes = std::fs::read(root.join(frozen.path))
+        .with_context(|| format!("frozen fixture {} is missing", frozen.path))?;
+    let hash: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    ensure!(
+        hash == frozen.sha256,
+        "frozen fixture {} changed (sha256 {hash}, recorded {}); restore it with git",
+        frozen.path,
+        frozen.sha256
+    );
+    Ok(())
+}
+
+/// The workspace root: the parent of this crate's manifest directory, as `cargo run` names it
+/// when it starts xtask (else as it was when xtask was compiled), so that a copy of the
+/// checkout builds its own sources even when it shares a target directory with the original.
 fn workspace_root() -> Result<PathBuf> {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     let root = manifest_dir
         .parent()
         .context("xtask's manifest directory has no parent")?;
@@ -226,7 +325,7 @@ fn build_component(root: &Path, plugin: &Plugin) -> Result<Vec<u8>> {
         .validate(true)
         .encode()
         .context("encoding the component")?;
-    check_world(&component)?;
+    check_world(&component, plugin.exports)?;
     Ok(component)
 }
 
@@ -261,14 +360,15 @@ fn cargo_home() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
 }
 
-/// Checks that the component is a plugin: it exports `machine` and `front` and imports nothing
-/// the host would have to provide.
+/// Checks that the component is a plugin of contract [`CONTRACT`]: it exports exactly the
+/// interfaces `exports` of `reservoir:plugin@CONTRACT` and imports nothing the host would have
+/// to provide.
 ///
 /// Any function or resource import (a clock, a file, a socket, WASI) is refused. An imported
 /// interface of plain types only (which appears when exports `use` a shared type interface) needs
 /// nothing from the host, so it is tolerated and reported; `wit/plugin.wit` keeps its types inside
 /// the exported interfaces so that the list stays empty.
-fn check_world(component: &[u8]) -> Result<()> {
+fn check_world(component: &[u8], exports: &[&str]) -> Result<()> {
     let decoded = wit_component::decode(component).context("decoding the component's world")?;
     let DecodedWasm::Component(resolve, world_id) = decoded else {
         bail!("the encoded plugin is not a component");
@@ -299,20 +399,23 @@ fn check_world(component: &[u8]) -> Result<()> {
         "the plugin must import nothing, but it imports: {}",
         imported.join(", ")
     );
-    let exports: Vec<String> = world
+    let mut found: Vec<String> = world
         .exports
         .keys()
         .map(|key| resolve.name_world_key(key))
         .collect();
-    for wanted in ["machine", "front"] {
-        ensure!(
-            exports
-                .iter()
-                .any(|e| e.starts_with(&format!("reservoir:plugin/{wanted}"))),
-            "the plugin does not export reservoir:plugin/{wanted} (exports: {})",
-            exports.join(", ")
-        );
-    }
+    found.sort();
+    let mut wanted: Vec<String> = exports
+        .iter()
+        .map(|name| format!("reservoir:plugin/{name}@{CONTRACT}"))
+        .collect();
+    wanted.sort();
+    ensure!(
+        found == wanted,
+        "the plugin exports {} but its world needs exactly {}",
+        found.join(", "),
+        wanted.join(", ")
+    );
     println!(
         "component world: imports no functions or resources (types only: {}), exports {}",
         if types_only.is_empty() {
@@ -320,7 +423,7 @@ fn check_world(component: &[u8]) -> Result<()> {
         } else {
             types_only.join(", ")
         },
-        exports.join(", ")
+        found.join(", ")
     );
     Ok(())
 }
@@ -377,13 +480,44 @@ mod tests {
     }
 
     #[test]
-    fn committed_plugins_import_nothing_and_export_machine_and_front() -> Result<()> {
+    fn committed_plugins_import_nothing_and_export_their_world() -> Result<()> {
         for plugin in PLUGINS {
             let path = workspace_root()?.join(plugin.output);
             let component =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            check_world(&component).with_context(|| plugin.output)?;
+            check_world(&component, plugin.exports).with_context(|| plugin.output)?;
         }
+        Ok(())
+    }
+
+    #[test]
+    fn the_frozen_contract_0_1_fixture_is_intact_and_of_the_old_contract() -> Result<()> {
+        let root = workspace_root()?;
+        for frozen in FROZEN {
+            check_frozen(&root, frozen)?;
+        }
+        let old = std::fs::read(root.join("plugins/test/contract-0.1.wasm"))?;
+        let err = check_world(&old, PLUGIN_WORLD)
+            .err()
+            .context("a contract 0.1.0 component passed as 0.2.0")?;
+        ensure!(
+            format!("{err:#}").contains("reservoir:plugin/front@0.1.0"),
+            "unexpected error: {err:#}"
+        );
+        ensure!(
+            !PLUGINS
+                .iter()
+                .any(|p| FROZEN.iter().any(|f| f.path == p.output)),
+            "a frozen fixture must not be rebuilt"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn check_world_refuses_a_plugin_without_its_worlds_exports() -> Result<()> {
+        let echo = std::fs::read(workspace_root()?.join("plugins/test/machine-only.wasm"))?;
+        ensure!(check_world(&echo, STATE_MACHINE_WORLD).is_ok());
+        ensure!(check_world(&echo, PLUGIN_WORLD).is_err());
         Ok(())
     }
 
@@ -396,7 +530,7 @@ mod tests {
     #[test]
     fn check_world_refuses_a_component_that_imports_a_function() -> Result<()> {
         let component = component_importing_a_clock()?;
-        let err = check_world(&component)
+        let err = check_world(&component, &["run"])
             .err()
             .context("a clock import was accepted")?;
         ensure!(

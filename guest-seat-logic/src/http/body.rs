@@ -1,7 +1,9 @@
 //! Request bodies and query strings of the JSON API, parsed strictly.
 //!
 //! Bodies are first read as JSON (a syntax error is reported with its position), must be an
-//! object, and are then deserialised with `deny_unknown_fields`. Every typed field goes through
+//! object, and are then deserialised with `deny_unknown_fields`. Routes whose body is optional
+//! (extend, confirm, release, cancel, removals) take an empty body as `{}`. Whether a body is
+//! JSON at all (`content-type`) is checked before, in [`super::auth::check_json_body`]. Every typed field goes through
 //! [`field`], which prefixes serde's message with the field name, so a wrong type answers
 //! "field `ttl_seconds`: invalid type: string \"x\", expected u32" rather than a bare position.
 
@@ -53,6 +55,7 @@ named! {
     theater_id: u32 = "theater_id";
     starts_at: String = "starts_at";
     price_cents: u32 = "price_cents";
+    max_seats_per_customer: u32 = "max_seats_per_customer";
 }
 
 /// Body of `POST /api/showtimes/{id}/bookings`.
@@ -62,7 +65,7 @@ pub struct BookBody {
     /// Seat ids such as `"a1"`.
     #[serde(deserialize_with = "seats")]
     pub seats: Vec<String>,
-    /// Who books.
+    /// The customer's display name.
     #[serde(deserialize_with = "user")]
     pub user: String,
 }
@@ -74,7 +77,7 @@ pub struct HoldBody {
     /// Seat ids such as `"a1"`.
     #[serde(deserialize_with = "seats")]
     pub seats: Vec<String>,
-    /// Who holds.
+    /// The customer's display name.
     #[serde(deserialize_with = "user")]
     pub user: String,
     /// Lifetime; 600 when absent.
@@ -82,25 +85,27 @@ pub struct HoldBody {
     pub ttl_seconds: Option<u32>,
 }
 
-/// Body of `POST /api/holds/{token}/extend`.
-#[derive(Debug, Deserialize)]
+/// Body of `POST /api/holds/{token}/extend` (optional).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtendBody {
-    /// Who asks.
-    #[serde(deserialize_with = "user")]
-    pub user: String,
     /// New lifetime from now; 600 when absent.
     #[serde(default, deserialize_with = "ttl")]
     pub ttl_seconds: Option<u32>,
 }
 
-/// Body naming only the acting user: confirm, release, cancel.
+/// The body of routes that take none: absent, or `{}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
+/// Body of `PUT /api/settings`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserBody {
-    /// Who asks.
-    #[serde(deserialize_with = "user")]
-    pub user: String,
+pub struct SettingsBody {
+    /// Seats one customer may hold or book per showtime.
+    #[serde(deserialize_with = "max_seats_per_customer")]
+    pub max_seats_per_customer: u32,
 }
 
 /// Body of `POST /api/movies`: title, year and duration are required, the rest default empty.
@@ -205,7 +210,46 @@ pub fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Proble
     if !value.is_object() {
         return Err(Problem::invalid_request("the body must be a JSON object"));
     }
-    serde_json::from_value(value).map_err(|e| Problem::invalid_request(e.to_string()))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let detail = e.inner().to_string();
+        // The path names a field that was there but wrong; a missing or unknown field is
+        // named only in serde's message ("missing field `x`", "unknown field `x`, ...").
+        let field = match path.split(['.', '[']).next() {
+            Some(first) if !first.is_empty() && path != "." => Some(first.to_string()),
+            _ => quoted_field(&detail),
+        };
+        let detail = match (&field, detail.starts_with("field `")) {
+            (Some(field), false) if path != "." => format!("field `{field}`: {detail}"),
+            _ => detail,
+        };
+        match field {
+            Some(field) => Problem::invalid_request(detail).with("field", field),
+            None => Problem::invalid_request(detail),
+        }
+    })
+}
+
+/// The name in the first "field `name`" of a serde message.
+fn quoted_field(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("field `")?;
+    let (name, _) = rest.split_once('`')?;
+    Some(name.to_string())
+}
+
+/// Decodes an optional JSON object body: empty means `T::default()`.
+///
+/// # Errors
+///
+/// As [`parse_body`].
+pub fn parse_optional_body<T: for<'de> Deserialize<'de> + Default>(
+    body: &[u8],
+) -> Result<T, Problem> {
+    if body.is_empty() {
+        Ok(T::default())
+    } else {
+        parse_body(body)
+    }
 }
 
 /// The 413 problem for a body of `len` bytes.

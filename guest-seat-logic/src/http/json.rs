@@ -1,23 +1,46 @@
 //! The JSON shapes of the API's answers (see `docs/http-api.md`), built from the wire types.
 //!
 //! Views borrow from the answer they render, so rendering copies no strings it does not print.
-//! Times are RFC 3339 UTC strings; ids of related resources end in `_id`.
+//! Times are RFC 3339 UTC strings; ids of related resources end in `_id`. A `token` appears only
+//! in the answer to the request that minted it (the caller passes it in); no view ever holds a
+//! token digest.
 
 use serde::Serialize;
 
 use crate::activity::Change;
 use crate::catalog::{Movie, Theater};
-use crate::query::{SeatView, ShowtimeDetail, ShowtimeSummary};
+use crate::query::{MovieSummary, SeatView, ShowtimeDetail, ShowtimeSummary};
 use crate::seat::{row_letter, Layout, SeatId};
-use crate::state::{Booking, Hold};
+use crate::state::{Booking, Hold, Settings};
 use crate::timefmt::rfc3339;
 
 /// The only currency prices are in.
 pub const CURRENCY: &str = "EUR";
 
+/// Seat ids, serialised as a list of strings (`["a1","a2"]`) without allocating one per seat.
+#[derive(Clone, Copy)]
+pub struct SeatNames<'a>(&'a [SeatId]);
+
+impl Serialize for SeatNames<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|&seat| SeatName(seat)))
+    }
+}
+
+/// One seat id as a string, written straight into the output.
+#[derive(Clone, Copy)]
+struct SeatName(SeatId);
+
+impl Serialize for SeatName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buffer = [0u8; crate::seat::SEAT_NAME_BYTES];
+        serializer.serialize_str(self.0.write_name(&mut buffer))
+    }
+}
+
 /// Seat ids as strings.
-fn seat_names(seats: &[SeatId]) -> Vec<String> {
-    seats.iter().map(SeatId::to_string).collect()
+fn seat_names(seats: &[SeatId]) -> SeatNames<'_> {
+    SeatNames(seats)
 }
 
 /// `Movie`.
@@ -48,6 +71,43 @@ impl<'a> From<&'a Movie> for MovieJson<'a> {
             languages: &m.info.languages,
             age_rating: &m.info.age_rating,
             synopsis: &m.info.synopsis,
+        }
+    }
+}
+
+/// `MovieSummary`: a movie as lists show it (no genres, cast, languages, director or synopsis,
+/// so that a page of 500 stays small whatever admins wrote: at most about 400 bytes a movie).
+#[derive(Serialize)]
+pub struct MovieSummaryJson<'a> {
+    id: u32,
+    title: &'a str,
+    year: u16,
+    duration_minutes: u16,
+    age_rating: &'a str,
+}
+
+impl<'a> From<&'a MovieSummary> for MovieSummaryJson<'a> {
+    fn from(m: &'a MovieSummary) -> Self {
+        MovieSummaryJson {
+            id: m.id,
+            title: &m.title,
+            year: m.year,
+            duration_minutes: m.duration_minutes,
+            age_rating: &m.age_rating,
+        }
+    }
+}
+
+/// `Settings`.
+#[derive(Serialize)]
+pub struct SettingsJson {
+    max_seats_per_customer: u32,
+}
+
+impl From<&Settings> for SettingsJson {
+    fn from(s: &Settings) -> Self {
+        SettingsJson {
+            max_seats_per_customer: s.max_seats_per_customer,
         }
     }
 }
@@ -167,11 +227,12 @@ impl<'a> From<&'a ShowtimeDetail> for ShowtimeJson<'a> {
     }
 }
 
-/// `Seat`: `{"seat":"a1","row":"a","number":1,"state":"free"}`
+/// `Seat`: `{"seat":"a1","row":"a","number":1,"state":"free"}` (a hall has up to 2,600, so
+/// nothing here allocates).
 #[derive(Serialize)]
 pub struct SeatJson {
-    seat: String,
-    row: String,
+    seat: SeatName,
+    row: char,
     number: u16,
     state: &'static str,
 }
@@ -179,8 +240,8 @@ pub struct SeatJson {
 impl From<&SeatView> for SeatJson {
     fn from(view: &SeatView) -> Self {
         SeatJson {
-            seat: view.seat.to_string(),
-            row: view.seat.row_letter().to_string(),
+            seat: SeatName(view.seat),
+            row: view.seat.row_letter(),
             number: view.seat.number,
             state: view.state.name(),
         }
@@ -194,11 +255,11 @@ pub struct ChangeJson<'a> {
     at: String,
     user: &'a str,
     action: &'static str,
-    seats: Vec<String>,
+    seats: SeatNames<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     booking_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    hold: Option<&'a str>,
+    hold_id: Option<u64>,
 }
 
 impl<'a> From<&'a Change> for ChangeJson<'a> {
@@ -210,7 +271,7 @@ impl<'a> From<&'a Change> for ChangeJson<'a> {
             action: c.action.name(),
             seats: seat_names(&c.seats),
             booking_id: c.booking,
-            hold: c.hold.as_deref(),
+            hold_id: c.hold,
         }
     }
 }
@@ -218,9 +279,11 @@ impl<'a> From<&'a Change> for ChangeJson<'a> {
 /// `Hold`.
 #[derive(Serialize)]
 pub struct HoldJson<'a> {
-    token: &'a str,
+    id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
     showtime_id: u32,
-    seats: Vec<String>,
+    seats: SeatNames<'a>,
     user: &'a str,
     status: &'static str,
     created_at: String,
@@ -230,10 +293,12 @@ pub struct HoldJson<'a> {
     booking_id: Option<u64>,
 }
 
-impl<'a> From<&'a Hold> for HoldJson<'a> {
-    fn from(h: &'a Hold) -> Self {
+impl<'a> HoldJson<'a> {
+    /// The view of a hold, with its token when the answer is its creator's.
+    pub fn new(h: &'a Hold, token: Option<&'a str>) -> Self {
         HoldJson {
-            token: &h.token,
+            id: h.id,
+            token,
             showtime_id: h.showtime,
             seats: seat_names(&h.seats),
             user: &h.user,
@@ -246,33 +311,49 @@ impl<'a> From<&'a Hold> for HoldJson<'a> {
     }
 }
 
+impl<'a> From<&'a Hold> for HoldJson<'a> {
+    fn from(h: &'a Hold) -> Self {
+        HoldJson::new(h, None)
+    }
+}
+
 /// `Booking`.
 #[derive(Serialize)]
 pub struct BookingJson<'a> {
     id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
     showtime_id: u32,
-    seats: Vec<String>,
+    seats: SeatNames<'a>,
     user: &'a str,
     status: &'static str,
     created_at: String,
     log_index: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    hold: Option<&'a str>,
+    hold_id: Option<u64>,
     price_cents: u64,
 }
 
-impl<'a> From<&'a Booking> for BookingJson<'a> {
-    fn from(b: &'a Booking) -> Self {
+impl<'a> BookingJson<'a> {
+    /// The view of a booking, with its token when the answer is its creator's.
+    pub fn new(b: &'a Booking, token: Option<&'a str>) -> Self {
         BookingJson {
             id: b.id,
+            token,
             showtime_id: b.showtime,
             seats: seat_names(&b.seats),
             user: &b.user,
             status: b.status.name(),
             created_at: rfc3339(b.created_at_ms),
             log_index: b.log_index,
-            hold: b.hold.as_deref(),
+            hold_id: b.hold,
             price_cents: b.price_cents,
         }
+    }
+}
+
+impl<'a> From<&'a Booking> for BookingJson<'a> {
+    fn from(b: &'a Booking) -> Self {
+        BookingJson::new(b, None)
     }
 }

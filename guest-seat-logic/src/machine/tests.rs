@@ -1,39 +1,50 @@
-//! Byte-level tests of `machine.*`: the clock, expiry by log time (ticks, refused commands),
-//! retention pruning, `next-deadline`, garbage input, snapshot/restore, and `topics`.
+//! Byte-level tests of `machine.*`: the clock, expiry by log time (ticks, refused commands,
+//! bounded sweeps), retention pruning, the next deadline and topics that `apply` answers,
+//! garbage input, snapshot/restore.
 
 use super::*;
 use crate::activity::Action;
 use crate::command::{Applied, Effect, Refused};
-use crate::query::Answer;
+use crate::limits::{MAX_EXPIRIES_PER_ENTRY, MAX_RETAINED_HOLDS};
+use crate::query::{Answer, Reader};
 use crate::seat::SeatId;
 use crate::state::{BookingStatus, HoldStatus, RETENTION_MS};
-use crate::topics::topics;
+use crate::testing::{ctx, digest};
+use crate::token::{Digest, Kind};
 
 /// Log time of the first test entry.
 const T0: u64 = 1_800_000_000_000;
 
-fn ctx(index: u64, leader_time_ms: u64) -> LogContext {
-    LogContext {
-        index,
-        term: 1,
-        leader_time_ms,
-    }
+fn book(showtime: u32, seats: &[(u8, u16)], user: &str) -> Vec<u8> {
+    book_with(showtime, seats, user, digest(Kind::Booking))
 }
 
-fn book(showtime: u32, seats: &[(u8, u16)], user: &str) -> Vec<u8> {
+fn book_with(showtime: u32, seats: &[(u8, u16)], user: &str, token: Digest) -> Vec<u8> {
     encode(&Command::Book {
         showtime,
         seats: seats.iter().map(|&(r, n)| SeatId::new(r, n)).collect(),
         user: user.into(),
+        token,
     })
 }
 
 fn hold(showtime: u32, seats: &[(u8, u16)], user: &str, ttl_seconds: u32) -> Vec<u8> {
+    hold_with(showtime, seats, user, ttl_seconds, digest(Kind::Hold))
+}
+
+fn hold_with(
+    showtime: u32,
+    seats: &[(u8, u16)],
+    user: &str,
+    ttl_seconds: u32,
+    token: Digest,
+) -> Vec<u8> {
     encode(&Command::Hold {
         showtime,
         seats: seats.iter().map(|&(r, n)| SeatId::new(r, n)).collect(),
         user: user.into(),
         ttl_seconds,
+        token,
     })
 }
 
@@ -51,24 +62,27 @@ fn refused(result: Result<Vec<u8>, Vec<u8>>) -> Refused {
     }
 }
 
-fn token_of(applied: &Applied) -> String {
-    match &applied.effect {
-        Effect::Held(h) => h.token.clone(),
-        other => panic!("expected a hold, got {other:?}"),
-    }
-}
-
-fn topic_list(command: &[u8], result: &Result<Vec<u8>, Vec<u8>>) -> Vec<String> {
-    topics(command, result)
+/// Applies and expects success.
+fn ok(machine: &mut Machine, index: u64, time_ms: u64, command: &[u8]) -> Applied {
+    applied(machine.apply(&ctx(index, time_ms), command).result)
 }
 
 #[test]
-fn apply_returns_encoded_booking_or_refusal() {
+fn apply_returns_result_topics_and_deadline_in_one_answer() {
     let mut machine = Machine::new();
-    let first = applied(machine.apply(&ctx(1, T0), &book(1, &[(0, 1)], "alice")));
+    let answer = machine.apply(&ctx(1, T0), &book(1, &[(0, 1)], "alice"));
+    assert_eq!(answer.topics, ["showtime/1"]);
+    assert_eq!(answer.next_deadline, None);
+    let first = applied(answer.result);
     assert!(matches!(first.effect, Effect::Booked(ref b) if b.id == 1));
     assert!(first.expired.is_empty());
-    let second = refused(machine.apply(&ctx(2, T0), &book(1, &[(0, 1)], "bob")));
+    let answer = machine.apply(&ctx(2, T0), &hold(2, &[(0, 1)], "bob", 60));
+    assert_eq!(answer.next_deadline, Some(T0 + 60_000));
+    assert_eq!(answer.topics, ["showtime/2"]);
+    let answer = machine.apply(&ctx(3, T0), &book(1, &[(0, 1)], "bob"));
+    assert!(answer.topics.is_empty());
+    assert_eq!(answer.next_deadline, Some(T0 + 60_000));
+    let second = refused(answer.result);
     assert!(matches!(second.rejection, Rejection::SeatsTaken { .. }));
 }
 
@@ -76,154 +90,240 @@ fn apply_returns_encoded_booking_or_refusal() {
 fn apply_refuses_garbage_without_changing_state() {
     let mut machine = Machine::new();
     for garbage in [&b"\xff\xff\xff"[..], b"\x00", b"hello world"] {
-        let r = refused(machine.apply(&ctx(1, 0), garbage));
+        let answer = machine.apply(&ctx(1, 0), garbage);
+        assert!(answer.topics.is_empty());
+        let r = refused(answer.result);
         assert!(matches!(r.rejection, Rejection::Undecodable { .. }));
     }
     let mut trailing = book(1, &[(0, 1)], "alice");
     trailing.push(0);
-    assert!(machine.apply(&ctx(1, 0), &trailing).is_err());
+    assert!(machine.apply(&ctx(1, 0), &trailing).result.is_err());
     assert_eq!(machine, Machine::new());
 }
 
 #[test]
 fn empty_command_is_a_tick_that_answers_ok() {
     let mut machine = Machine::new();
-    let tick = applied(machine.apply(&ctx(1, T0), &[]));
+    let answer = machine.apply(&ctx(1, T0), &[]);
+    assert!(answer.topics.is_empty());
+    let tick = applied(answer.result);
     assert_eq!(tick.effect, Effect::Tick);
     assert!(tick.expired.is_empty());
     assert_eq!(machine.state().clock_ms, T0);
-    assert_eq!(topic_list(&[], &Ok(encode(&tick))), Vec::<String>::new());
 }
 
 #[test]
 fn hold_expires_at_the_first_entry_at_or_after_its_expiry() {
     let mut machine = Machine::new();
-    let created = applied(machine.apply(&ctx(1, T0), &hold(2, &[(0, 1), (0, 2)], "alice", 60)));
-    let token = token_of(&created);
+    let token = digest(Kind::Hold);
+    ok(
+        &mut machine,
+        1,
+        T0,
+        &hold_with(2, &[(0, 1), (0, 2)], "alice", 60, token),
+    );
     let expires = T0 + 60_000;
     assert_eq!(machine.next_deadline(), Some(expires));
     // One millisecond early: still active.
-    let early = applied(machine.apply(&ctx(2, expires - 1), &[]));
-    assert!(early.expired.is_empty());
-    assert_eq!(machine.next_deadline(), Some(expires));
+    let early = machine.apply(&ctx(2, expires - 1), &[]);
+    assert!(applied(early.result).expired.is_empty());
+    assert_eq!(early.next_deadline, Some(expires));
     // Exactly at the expiry: the tick frees the seats.
-    let tick = applied(machine.apply(&ctx(3, expires), &[]));
+    let answer = machine.apply(&ctx(3, expires), &[]);
+    assert_eq!(answer.topics, ["showtime/2"]);
+    assert_eq!(answer.next_deadline, None);
+    let tick = applied(answer.result);
     assert_eq!(tick.expired.len(), 1);
-    assert_eq!(tick.expired[0].token, token);
+    assert_eq!(tick.expired[0].id, 1);
     assert_eq!(tick.expired[0].status, HoldStatus::Expired);
     assert_eq!(tick.expired[0].finished_at_ms, Some(expires));
-    assert_eq!(machine.next_deadline(), None);
     let showtime = &machine.state().showtimes[&2];
     assert!(showtime.seats.is_empty() && showtime.holds.is_empty());
+    assert_eq!(showtime.counts(), (80, 0, 0));
     assert_eq!(showtime.version, 3);
     let change = showtime.activity.back().cloned();
     assert_eq!(
-        change.map(|c| (c.index, c.at_ms, c.user, c.action)),
-        Some((3, expires, "system".to_string(), Action::Expired))
-    );
-    assert_eq!(
-        topic_list(&[], &Ok(encode(&tick))),
-        vec!["showtime/2".to_string()]
+        change.map(|c| (c.index, c.at_ms, c.user, c.action, c.hold)),
+        Some((3, expires, "system".to_string(), Action::Expired, Some(1)))
     );
     // Changing an expired hold: hold-expired.
     let confirm = encode(&Command::Confirm {
-        hold: token.clone(),
-        user: "alice".into(),
+        hold: token,
+        token: digest(Kind::Booking),
     });
-    let late = refused(machine.apply(&ctx(4, expires + 5), &confirm));
-    assert_eq!(late.rejection, Rejection::HoldExpired { hold: token });
+    let late = refused(machine.apply(&ctx(4, expires + 5), &confirm).result);
+    assert_eq!(late.rejection, Rejection::HoldExpired { hold: 1 });
     assert!(late.expired.is_empty());
 }
 
 #[test]
 fn expiry_happens_before_the_command_even_when_it_is_refused() {
     let mut machine = Machine::new();
-    applied(machine.apply(&ctx(1, T0), &hold(2, &[(0, 1)], "alice", 10)));
-    applied(machine.apply(&ctx(2, T0), &hold(3, &[(0, 1)], "alice", 20)));
+    ok(&mut machine, 1, T0, &hold(2, &[(0, 1)], "alice", 10));
+    ok(&mut machine, 2, T0, &hold(3, &[(0, 1)], "alice", 20));
     // A refused command at a time both holds are due: both expire anyway.
-    let command = book(9, &[(0, 1)], "bob");
-    let result = machine.apply(&ctx(3, T0 + 30_000), &command);
-    let r = refused(result.clone());
+    let answer = machine.apply(&ctx(3, T0 + 30_000), &book(9, &[(0, 1)], "bob"));
+    assert_eq!(answer.topics, ["showtime/2", "showtime/3"]);
+    let r = refused(answer.result);
     assert_eq!(r.rejection, Rejection::UnknownShowtime { showtime: 9 });
     assert_eq!(r.expired.len(), 2);
-    assert_eq!(
-        topic_list(&command, &result),
-        vec!["showtime/2".to_string(), "showtime/3".to_string()]
-    );
     // An accepted command on a seat freed by the sweep of its own entry succeeds.
-    applied(machine.apply(&ctx(4, T0 + 40_000), &hold(1, &[(0, 1)], "alice", 10)));
-    let command = book(1, &[(0, 1)], "bob");
-    let result = machine.apply(&ctx(5, T0 + 50_000), &command);
-    let a = applied(result.clone());
+    ok(
+        &mut machine,
+        4,
+        T0 + 40_000,
+        &hold(1, &[(0, 1)], "alice", 10),
+    );
+    let answer = machine.apply(&ctx(5, T0 + 50_000), &book(1, &[(0, 1)], "bob"));
+    assert_eq!(answer.topics, ["showtime/1"]);
+    let a = applied(answer.result);
     assert_eq!(a.expired.len(), 1);
     assert!(matches!(a.effect, Effect::Booked(_)));
+}
+
+#[test]
+fn one_entry_expires_a_bounded_number_of_holds_and_the_rest_follow() {
+    let mut machine = Machine::new();
+    let theater = encode(&Command::CreateTheater {
+        id: Some(9),
+        info: crate::catalog::TheaterInfo {
+            name: "Big".into(),
+            location: String::new(),
+            layout: crate::seat::Layout::uniform(26, 30),
+        },
+    });
+    ok(&mut machine, 1, T0, &theater);
+    let showtime = encode(&Command::CreateShowtime {
+        id: Some(90),
+        movie: 1,
+        theater: 9,
+        starts_at_ms: T0,
+        price_cents: 100,
+    });
+    ok(&mut machine, 2, T0, &showtime);
+    // 620 one-seat holds by 620 customers, all due at the same time.
+    let layout = machine.state().showtimes[&90].layout.clone();
+    let mut index = 2;
+    let mut tokens = Vec::new();
+    for seat in layout.seats().take(MAX_EXPIRIES_PER_ENTRY + 120) {
+        index += 1;
+        let token = digest(Kind::Hold);
+        let command = encode(&Command::Hold {
+            showtime: 90,
+            seats: vec![seat],
+            user: format!("user{index}"),
+            ttl_seconds: 60,
+            token,
+        });
+        ok(&mut machine, index, T0, &command);
+        tokens.push(token);
+    }
     assert_eq!(
-        topic_list(&command, &result),
-        vec!["showtime/1".to_string()]
+        tokens.len(),
+        MAX_EXPIRIES_PER_ENTRY + 120,
+        "not enough seats"
     );
+    let due = T0 + 60_000;
+    let first = machine.apply(&ctx(index + 1, due), &[]);
+    assert_eq!(applied(first.result).expired.len(), MAX_EXPIRIES_PER_ENTRY);
+    // The rest are due already: the deadline is in the past, so the leader ticks at once.
+    assert_eq!(first.next_deadline, Some(due));
+    // A due hold not yet swept cannot be changed any more.
+    let last = tokens.last().copied().unwrap_or(Digest([0; 32]));
+    let extend = encode(&Command::Extend {
+        hold: last,
+        ttl_seconds: 60,
+    });
+    let refusal = refused(machine.apply(&ctx(index + 2, due), &extend).result);
+    assert!(matches!(refusal.rejection, Rejection::HoldExpired { .. }));
+    assert_eq!(refusal.expired.len(), 120);
+    assert_eq!(machine.next_deadline(), None);
+    assert!(machine
+        .state()
+        .holds
+        .values()
+        .all(|h| h.status == HoldStatus::Expired));
 }
 
 #[test]
 fn clock_never_runs_backwards() {
     let mut machine = Machine::new();
-    applied(machine.apply(&ctx(1, T0 + 5000), &book(1, &[(0, 1)], "alice")));
-    // A new leader with a slow clock.
-    let late = applied(machine.apply(&ctx(2, T0), &book(1, &[(0, 2)], "alice")));
+    ok(&mut machine, 1, T0 + 5000, &book(1, &[(0, 1)], "alice"));
+    // An entry with an earlier log time (a host that broke its promise).
+    let late = ok(&mut machine, 2, T0, &book(1, &[(0, 2)], "alice"));
     assert!(matches!(late.effect, Effect::Booked(ref b) if b.created_at_ms == T0 + 5000));
-    // A hold made under the slow clock still expires by the plugin clock.
-    let h = applied(machine.apply(&ctx(3, T0), &hold(1, &[(0, 3)], "alice", 1)));
+    let h = ok(&mut machine, 3, T0, &hold(1, &[(0, 3)], "alice", 1));
     assert!(matches!(h.effect, Effect::Held(ref h) if h.expires_at_ms == T0 + 6000));
 }
 
 #[test]
 fn finished_holds_and_cancelled_bookings_are_pruned_after_a_day() {
     let mut machine = Machine::new();
-    let created = applied(machine.apply(&ctx(1, T0), &hold(2, &[(0, 1)], "alice", 60)));
-    let token = token_of(&created);
-    let release = encode(&Command::Release {
-        hold: token.clone(),
-        user: "alice".into(),
-    });
-    applied(machine.apply(&ctx(2, T0 + 1000), &release));
-    applied(machine.apply(&ctx(3, T0 + 1000), &book(2, &[(0, 2)], "bob")));
+    let token = digest(Kind::Hold);
+    ok(
+        &mut machine,
+        1,
+        T0,
+        &hold_with(2, &[(0, 1)], "alice", 60, token),
+    );
+    let release = encode(&Command::Release { hold: token });
+    ok(&mut machine, 2, T0 + 1000, &release);
+    let booking_token = digest(Kind::Booking);
+    ok(
+        &mut machine,
+        3,
+        T0 + 1000,
+        &book_with(2, &[(0, 2)], "bob", booking_token),
+    );
     let cancel = encode(&Command::Cancel {
         booking: 1,
-        user: "bob".into(),
+        by: crate::booking::Actor::Customer(booking_token),
     });
-    applied(machine.apply(&ctx(4, T0 + 2000), &cancel));
-    let hold_query = encode(&Query::Hold {
-        hold: token.clone(),
+    ok(&mut machine, 4, T0 + 2000, &cancel);
+    let hold_query = encode(&Query::Hold { token });
+    let booking_query = encode(&Query::Booking {
+        booking: 1,
+        reader: Reader::Customer(booking_token),
     });
-    let booking_query = encode(&Query::Booking { booking: 1 });
     // Just under a day later: both still readable.
-    applied(machine.apply(&ctx(5, T0 + 1000 + RETENTION_MS - 1), &[]));
+    ok(&mut machine, 5, T0 + 1000 + RETENTION_MS - 1, &[]);
     assert!(matches!(
-        machine.query(0, &hold_query).map(|b| decode::<Answer>(&b)),
-        Ok(Ok(Answer::Hold(h))) if h.status == HoldStatus::Released
+        machine.answer(&hold_query),
+        Ok(Answer::Hold(h)) if h.status == HoldStatus::Released
     ));
     assert!(matches!(
-        machine.query(0, &booking_query).map(|b| decode::<Answer>(&b)),
-        Ok(Ok(Answer::Booking(b))) if b.status == BookingStatus::Cancelled
+        machine.answer(&booking_query),
+        Ok(Answer::Booking(b)) if b.status == BookingStatus::Cancelled
     ));
     // A day after release: the hold is gone, the booking (cancelled later) not yet.
-    applied(machine.apply(&ctx(6, T0 + 1000 + RETENTION_MS), &[]));
+    ok(&mut machine, 6, T0 + 1000 + RETENTION_MS, &[]);
+    assert_eq!(machine.answer(&hold_query), Err(Rejection::UnknownHold));
+    assert!(machine.answer(&booking_query).is_ok());
+    ok(&mut machine, 7, T0 + 2000 + RETENTION_MS, &[]);
     assert_eq!(
-        machine
-            .query(0, &hold_query)
-            .map_err(|b| decode::<Rejection>(&b)),
-        Err(Ok(Rejection::UnknownHold { hold: token }))
+        machine.answer(&booking_query),
+        Err(Rejection::UnknownBooking { booking: 1 })
     );
-    assert!(machine.query(0, &booking_query).is_ok());
-    applied(machine.apply(&ctx(7, T0 + 2000 + RETENTION_MS), &[]));
+    let state = machine.state();
+    assert!(state.tokens.is_empty());
+    assert!(state.finished_holds.is_empty());
+    assert!(state.cancelled_bookings.is_empty());
+    assert!(state.bookings_by_user.is_empty() && state.bookings_by_showtime.is_empty());
+}
+
+#[test]
+fn retained_holds_are_capped_oldest_first() {
+    let mut state = crate::state::State::default();
+    let extra = 5u64;
+    for id in 1..=(MAX_RETAINED_HOLDS as u64 + extra) {
+        state.finished_holds.insert((T0 + id, id));
+    }
+    hold::prune(&mut state, T0);
+    assert_eq!(state.finished_holds.len(), MAX_RETAINED_HOLDS);
     assert_eq!(
-        machine
-            .query(0, &booking_query)
-            .map_err(|b| decode::<Rejection>(&b)),
-        Err(Ok(Rejection::UnknownBooking { booking: 1 }))
+        state.finished_holds.first(),
+        Some(&(T0 + extra + 1, extra + 1))
     );
-    assert!(machine.state().tokens.is_empty());
-    assert!(machine.state().finished_holds.is_empty());
-    assert!(machine.state().cancelled_bookings.is_empty());
 }
 
 #[test]
@@ -232,45 +332,34 @@ fn topics_name_the_showtime_each_command_changed() {
     let mut index = 0;
     let mut run = |command: Vec<u8>| {
         index += 1;
-        let result = machine.apply(&ctx(index, T0 + index), &command);
-        (topic_list(&command, &result), result)
+        let answer = machine.apply(&ctx(index, T0 + index), &command);
+        (answer.topics, answer.result)
     };
     let one = |id: u32| vec![format!("showtime/{id}")];
-    let (t, r) = run(hold(2, &[(0, 1)], "alice", 60));
-    assert_eq!(t, one(2));
-    let token = token_of(&applied(r));
-    let user = || "alice".to_string();
+    let token = digest(Kind::Hold);
+    assert_eq!(run(hold_with(2, &[(0, 1)], "alice", 60, token)).0, one(2));
+    let booking_token = digest(Kind::Booking);
     let commands = [
         encode(&Command::Extend {
-            hold: token.clone(),
-            user: user(),
+            hold: token,
             ttl_seconds: 60,
         }),
         encode(&Command::Confirm {
-            hold: token.clone(),
-            user: user(),
+            hold: token,
+            token: booking_token,
         }),
         encode(&Command::Cancel {
             booking: 1,
-            user: user(),
+            by: crate::booking::Actor::Customer(booking_token),
         }),
         book(3, &[(0, 1)], "alice"),
     ];
-    let expected = [2, 2, 2, 3];
-    for (command, id) in commands.into_iter().zip(expected) {
+    for (command, id) in commands.into_iter().zip([2, 2, 2, 3]) {
         assert_eq!(run(command).0, one(id));
     }
-    let (t, r) = run(hold(4, &[(0, 1)], "bob", 60));
-    assert_eq!(t, one(4));
-    let token = token_of(&applied(r));
-    assert_eq!(
-        run(encode(&Command::Release {
-            hold: token,
-            user: "bob".into()
-        }))
-        .0,
-        one(4)
-    );
+    let token = digest(Kind::Hold);
+    assert_eq!(run(hold_with(4, &[(0, 1)], "bob", 60, token)).0, one(4));
+    assert_eq!(run(encode(&Command::Release { hold: token })).0, one(4));
     let created = run(encode(&Command::CreateShowtime {
         id: Some(90),
         movie: 1,
@@ -283,21 +372,35 @@ fn topics_name_the_showtime_each_command_changed() {
         run(encode(&Command::RemoveShowtime { showtime: 90 })).0,
         one(90)
     );
-    // Catalog changes and refusals without expiries name nothing.
+    // Catalog changes, settings and refusals without expiries name nothing.
     assert!(run(encode(&Command::RemoveMovie { movie: 9 })).0.is_empty());
+    assert!(run(encode(&Command::UpdateSettings {
+        settings: crate::state::Settings::default()
+    }))
+    .0
+    .is_empty());
     assert!(run(book(3, &[(0, 1)], "bob")).0.is_empty());
-    // Undecodable answers name nothing rather than trapping.
-    assert!(topic_list(&[1], &Ok(vec![0xff])).is_empty());
-    assert!(topic_list(&[1], &Err(vec![])).is_empty());
     // Many showtimes sort as strings and appear once each.
-    let list = topics(
-        &[],
-        &Ok(encode(&Applied {
-            expired: Vec::new(),
-            effect: Effect::Tick,
-        })),
+    let holds: Vec<crate::state::Hold> = [10u32, 9, 10]
+        .iter()
+        .map(|&showtime| crate::state::Hold {
+            id: 1,
+            token: Digest([0; 32]),
+            showtime,
+            seats: Vec::new(),
+            user: String::new(),
+            created_at_ms: 0,
+            expires_at_ms: 0,
+            log_index: 0,
+            status: HoldStatus::Expired,
+            booking: None,
+            finished_at_ms: None,
+        })
+        .collect();
+    assert_eq!(
+        crate::topics::topics(&holds, Some(&Effect::Tick)),
+        ["showtime/10", "showtime/9"]
     );
-    assert!(list.is_empty());
 }
 
 #[test]
@@ -314,18 +417,28 @@ fn query_answers_and_refuses_unknown_ids() {
         Ok(Ok(Answer::Seats { seats, .. })) => assert_eq!(seats.len(), 24),
         other => panic!("unexpected {other:?}"),
     }
-    let missing = machine.query(0, &encode(&Query::Booking { booking: 5 }));
+    let missing = machine.query(
+        0,
+        &encode(&Query::Booking {
+            booking: 5,
+            reader: Reader::Staff,
+        }),
+    );
     assert_eq!(
         missing.map_err(|b| decode::<Rejection>(&b)),
         Err(Ok(Rejection::UnknownBooking { booking: 5 }))
     );
     assert!(machine.query(0, b"\xff").is_err());
+    assert!(matches!(
+        machine.answer(b"\xff"),
+        Err(Rejection::Undecodable { bytes: 1 })
+    ));
 }
 
 #[test]
 fn restore_of_garbage_keeps_the_current_state() {
     let mut machine = Machine::new();
-    applied(machine.apply(&ctx(1, T0), &book(1, &[(1, 1)], "alice")));
+    ok(&mut machine, 1, T0, &book(1, &[(1, 1)], "alice"));
     let before = machine.clone();
     let mut good = machine.snapshot();
     let last = good.len() - 1;
@@ -337,15 +450,15 @@ fn restore_of_garbage_keeps_the_current_state() {
 }
 
 #[test]
-fn restore_replaces_the_state_and_keeps_deadlines() {
+fn restore_replaces_the_state_and_answers_its_deadline() {
     let mut source = Machine::new();
-    applied(source.apply(&ctx(1, T0), &book(1, &[(1, 1)], "alice")));
-    applied(source.apply(&ctx(2, T0), &hold(2, &[(1, 1)], "alice", 30)));
+    ok(&mut source, 1, T0, &book(1, &[(1, 1)], "alice"));
+    ok(&mut source, 2, T0, &hold(2, &[(1, 1)], "alice", 30));
     let mut target = Machine::new();
-    applied(target.apply(&ctx(1, T0), &book(1, &[(2, 2)], "bob")));
-    assert_eq!(target.restore(&source.snapshot()), Ok(()));
+    ok(&mut target, 1, T0, &book(1, &[(2, 2)], "bob"));
+    assert_eq!(target.restore(&source.snapshot()), Ok(Some(T0 + 30_000)));
     assert_eq!(target, source);
-    assert_eq!(target.next_deadline(), Some(T0 + 30_000));
+    assert_eq!(target.restore(&Machine::new().snapshot()), Ok(None));
 }
 
 #[test]
@@ -353,7 +466,7 @@ fn info_reports_name_version_and_formats() {
     let info = Machine::info();
     assert_eq!(info.name, "seat-logic");
     if cfg!(feature = "v2") {
-        assert_eq!(info.version, "2.0.0");
+        assert_eq!(info.version, "2.1.0");
         assert_eq!((info.snapshot_format, info.min_restore_format), (2, 1));
         assert!(
             info.description.contains("at most 6 seats"),
@@ -361,7 +474,72 @@ fn info_reports_name_version_and_formats() {
             info.description
         );
     } else {
-        assert_eq!(info.version, "1.0.0");
+        assert_eq!(info.version, "1.1.0");
         assert_eq!((info.snapshot_format, info.min_restore_format), (1, 1));
+    }
+}
+
+/// Valid encoded commands of every kind, for mutation.
+fn sample_commands() -> Vec<Vec<u8>> {
+    vec![
+        book(1, &[(0, 1), (0, 2)], "alice"),
+        hold(2, &[(1, 1)], "bob", 60),
+        encode(&Command::Confirm {
+            hold: digest(Kind::Hold),
+            token: digest(Kind::Booking),
+        }),
+        encode(&Command::Cancel {
+            booking: 1,
+            by: crate::booking::Actor::Customer(digest(Kind::Booking)),
+        }),
+        encode(&Command::CreateTheater {
+            id: Some(7),
+            info: crate::catalog::TheaterInfo {
+                name: "Hall".into(),
+                location: "Here".into(),
+                layout: crate::seat::Layout::uniform(3, 4),
+            },
+        }),
+        encode(&Command::UpdateSettings {
+            settings: crate::state::Settings::default(),
+        }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+    #[test]
+    fn decoding_and_applying_arbitrary_bytes_never_panics(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+    ) {
+        let _ = decode::<Command>(&bytes);
+        let mut machine = Machine::new();
+        let answer = machine.apply(&ctx(1, T0), &bytes);
+        let _ = crate::describe::describe(&bytes, Some(answer.result));
+        let _ = machine.query(0, &bytes);
+        let _ = crate::describe::describe(&bytes, Some(Ok(bytes.clone())));
+        let _ = crate::describe::describe(&bytes, Some(Err(bytes.clone())));
+    }
+
+    #[test]
+    fn mutated_commands_never_panic(
+        which in 0usize..6,
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()),
+            1..6,
+        ),
+    ) {
+        let mut bytes = sample_commands().swap_remove(which);
+        for (at, value) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        let mut machine = Machine::new();
+        let answer = machine.apply(&ctx(1, T0), &bytes);
+        let _ = crate::describe::describe(&bytes, Some(answer.result));
+        // Whatever was applied, the state still snapshots and restores.
+        let snapshot = machine.snapshot();
+        proptest::prop_assert!(Machine::new().restore(&snapshot).is_ok());
     }
 }

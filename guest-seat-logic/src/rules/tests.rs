@@ -8,13 +8,8 @@ use crate::command::{Command, Effect};
 use crate::contract::LogContext;
 use crate::problem::Problem;
 use crate::state::State;
-
-fn seats(texts: &[&str]) -> Vec<SeatId> {
-    texts
-        .iter()
-        .map(|t| SeatId::parse(t).unwrap_or_else(|| panic!("test seat {t:?} must parse")))
-        .collect()
-}
+use crate::testing::{digest, seats};
+use crate::token::Kind;
 
 /// The first-start state under `rules`.
 fn state_with(rules: RuleSet) -> State {
@@ -29,7 +24,7 @@ fn run(state: &mut State, index: u64, command: Command) -> Result<Effect, Reject
     let ctx = LogContext {
         index,
         term: 1,
-        leader_time_ms: index * 1000,
+        time_ms: index * 1000,
     };
     command.apply(state, &ctx, index * 1000)
 }
@@ -39,6 +34,7 @@ fn book(list: &[&str]) -> Command {
         showtime: 1,
         seats: seats(list),
         user: "alice".into(),
+        token: digest(Kind::Booking),
     }
 }
 
@@ -48,6 +44,7 @@ fn hold(list: &[&str]) -> Command {
         seats: seats(list),
         user: "alice".into(),
         ttl_seconds: 600,
+        token: digest(Kind::Hold),
     }
 }
 
@@ -68,9 +65,9 @@ fn stranded(list: &[&str]) -> Result<Effect, Rejection> {
 #[test]
 fn build_selects_its_rules_version_and_format() {
     if cfg!(feature = "v2") {
-        assert_eq!((RULES, VERSION, SNAPSHOT_FORMAT), (V2_RULES, "2.0.0", 2));
+        assert_eq!((RULES, VERSION, SNAPSHOT_FORMAT), (V2_RULES, "2.1.0", 2));
     } else {
-        assert_eq!((RULES, VERSION, SNAPSHOT_FORMAT), (V1_RULES, "1.0.0", 1));
+        assert_eq!((RULES, VERSION, SNAPSHOT_FORMAT), (V1_RULES, "1.1.0", 1));
     }
     assert_eq!(MIN_RESTORE_FORMAT, 1);
     assert_eq!(State::default().rules, RULES);
@@ -157,17 +154,22 @@ fn v2_allows_requests_that_fill_a_gap_exactly() {
 #[test]
 fn confirming_a_hold_checks_no_rule_again() {
     let mut state = state_with(V2_RULES);
-    let token = match run(&mut state, 1, hold(&["a2"])) {
-        Ok(Effect::Held(h)) => h.token,
-        other => panic!("hold refused: {other:?}"),
+    let token = digest(Kind::Hold);
+    let command = Command::Hold {
+        showtime: 1,
+        seats: seats(&["a2"]),
+        user: "alice".into(),
+        ttl_seconds: 600,
+        token,
     };
+    assert!(matches!(run(&mut state, 1, command), Ok(Effect::Held(_))));
     // a4 is booked under the old rules, stranding a3 next to the hold.
     state.rules = V1_RULES;
     must_book(&mut state, &["a4"]);
     state.rules = V2_RULES;
     let confirm = Command::Confirm {
         hold: token,
-        user: "alice".into(),
+        token: digest(Kind::Booking),
     };
     assert!(matches!(
         run(&mut state, 2, confirm),

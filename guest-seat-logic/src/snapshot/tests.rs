@@ -1,12 +1,17 @@
-//! Snapshot tests: round trips with catalog, holds, bookings and activity; strict refusal of
-//! damaged or inconsistent snapshots.
+//! Snapshot tests: round trips with catalog, holds, bookings, settings and activity; strict
+//! refusal of damaged or inconsistent snapshots; no panic on any bytes (property tests).
+
+use proptest::prelude::*;
 
 use super::*;
+use crate::booking::Actor;
 use crate::catalog::{MovieInfo, TheaterInfo};
 use crate::command::{Command, Effect};
 use crate::contract::LogContext;
 use crate::machine::Machine;
 use crate::rules::{RuleSet, RULES};
+use crate::testing::digest;
+use crate::token::Kind;
 
 /// A state with every kind of fact: new catalog entries, an active hold, a confirmed hold, a
 /// released hold, an expired hold, confirmed and cancelled bookings, activity.
@@ -19,9 +24,12 @@ fn busy_state() -> State {
         let ctx = LogContext {
             index,
             term: 1,
-            leader_time_ms: t0 + at,
+            time_ms: t0 + at,
         };
-        match machine.apply(&ctx, &crate::machine::encode(&command)) {
+        match machine
+            .apply(&ctx, &crate::machine::encode(&command))
+            .result
+        {
             Ok(bytes) => crate::machine::decode::<crate::command::Applied>(&bytes)
                 .map(|a| a.effect)
                 .unwrap_or(Effect::Tick),
@@ -29,14 +37,15 @@ fn busy_state() -> State {
         }
     };
     let seat = |t: &str| SeatId::parse(t).unwrap_or(SeatId::new(0, 0));
-    let hold = |showtime, s: &str, ttl| Command::Hold {
+    let hold = |showtime, s: &str, ttl, token| Command::Hold {
         showtime,
         seats: vec![seat(s)],
         user: "alice".into(),
         ttl_seconds: ttl,
+        token,
     };
-    let token = |effect: Effect| match effect {
-        Effect::Held(h) => h.token,
+    let held = |effect: Effect| match effect {
+        Effect::Held(h) => h.id,
         other => panic!("{other:?}"),
     };
     run(
@@ -80,26 +89,25 @@ fn busy_state() -> State {
             price_cents: 700,
         },
     );
-    let expiring = token(run(&mut machine, 0, hold(90, "a1", 5)));
-    let confirmed = token(run(&mut machine, 0, hold(90, "b1", 60)));
+    let expiring = held(run(&mut machine, 0, hold(90, "a1", 5, digest(Kind::Hold))));
+    let confirmed = digest(Kind::Hold);
+    held(run(&mut machine, 0, hold(90, "b1", 60, confirmed)));
     run(
         &mut machine,
         1,
         Command::Confirm {
             hold: confirmed,
-            user: "alice".into(),
+            token: digest(Kind::Booking),
         },
     );
-    let released = token(run(&mut machine, 1, hold(1, "a1", 60)));
-    run(
+    let released = digest(Kind::Hold);
+    held(run(&mut machine, 1, hold(1, "a1", 60, released)));
+    run(&mut machine, 2, Command::Release { hold: released });
+    held(run(
         &mut machine,
-        2,
-        Command::Release {
-            hold: released,
-            user: "alice".into(),
-        },
-    );
-    token(run(&mut machine, 10_000, hold(1, "d6", 600)));
+        10_000,
+        hold(1, "d6", 600, digest(Kind::Hold)),
+    ));
     run(
         &mut machine,
         10_000,
@@ -107,8 +115,10 @@ fn busy_state() -> State {
             showtime: 2,
             seats: vec![seat("c3")],
             user: "bob".into(),
+            token: digest(Kind::Booking),
         },
     );
+    let bobs = digest(Kind::Booking);
     run(
         &mut machine,
         10_000,
@@ -116,6 +126,7 @@ fn busy_state() -> State {
             showtime: 2,
             seats: vec![seat("c4")],
             user: "bob".into(),
+            token: bobs,
         },
     );
     run(
@@ -123,14 +134,23 @@ fn busy_state() -> State {
         10_001,
         Command::Cancel {
             booking: 3,
-            user: "bob".into(),
+            by: Actor::Customer(bobs),
+        },
+    );
+    run(
+        &mut machine,
+        10_001,
+        Command::UpdateSettings {
+            settings: Settings {
+                max_seats_per_customer: 7,
+            },
         },
     );
     let state = machine.state().clone();
     assert!(state
         .holds
         .values()
-        .any(|h| h.token == expiring && h.status == HoldStatus::Expired));
+        .any(|h| h.id == expiring && h.status == HoldStatus::Expired));
     assert_eq!(state.expiries.len(), 1);
     state
 }
@@ -195,22 +215,24 @@ fn v1_refuses_a_format_2_snapshot() {
     assert_eq!(err, "snapshot format 2 is newer than this plugin reads (1)");
 }
 
-/// A state as plugin 1.0.0 leaves it: a 10-seat booking and a single-seat gap (a2 of showtime
+/// A state as plugin 1.1.0 leaves it: a 10-seat booking and a single-seat gap (a2 of showtime
 /// 1), both allowed by the version 1 rules.
 #[cfg(feature = "v2")]
 fn v1_state() -> State {
     let mut state = busy_state();
     state.rules = crate::rules::V1_RULES;
+    state.settings = Settings::default();
     let ctx = LogContext {
         index: 100,
         term: 1,
-        leader_time_ms: state.clock_ms,
+        time_ms: state.clock_ms,
     };
     let ten = ["a1", "a3", "a4", "a5", "a6", "b1", "b2", "b3", "b4", "b5"];
     let book = Command::Book {
         showtime: 3,
         seats: ten.iter().filter_map(|t| SeatId::parse(t)).collect(),
         user: "carol".into(),
+        token: digest(Kind::Booking),
     };
     let now = state.clock_ms;
     assert!(matches!(
@@ -236,7 +258,7 @@ fn v2_migrates_a_v1_snapshot_and_applies_its_rules_from_then_on() {
     let ctx = LogContext {
         index: 101,
         term: 1,
-        leader_time_ms: migrated.clock_ms,
+        time_ms: migrated.clock_ms,
     };
     let seven = Command::Book {
         showtime: 3,
@@ -245,6 +267,7 @@ fn v2_migrates_a_v1_snapshot_and_applies_its_rules_from_then_on() {
             .filter_map(|t| SeatId::parse(t))
             .collect(),
         user: "dave".into(),
+        token: digest(Kind::Booking),
     };
     let now = migrated.clock_ms;
     assert_eq!(
@@ -315,7 +338,7 @@ fn restore_refuses_overlapping_holds_and_bookings() {
             .cloned();
         if let Some(mut clash) = active {
             clash.id = 50;
-            clash.token = "hclash".into();
+            clash.token = digest(Kind::Hold);
             s.next_hold = 51;
             s.holds.insert(50, clash);
         }
@@ -349,15 +372,13 @@ fn restore_refuses_dangling_references() {
 
 #[test]
 fn restore_refuses_inconsistent_holds() {
-    // An active hold already due should have been expired by the entry that moved the clock.
-    let err = refusal(|s| s.clock_ms += 3_600_000);
-    assert!(err.contains("inconsistent status"), "{err}");
     let err = refusal(|s| {
+        let same = digest(Kind::Hold);
         for hold in s.holds.values_mut() {
-            hold.token = "hsame".into();
+            hold.token = same;
         }
     });
-    assert!(err.contains("reuses token"), "{err}");
+    assert!(err.contains("reuses a token digest"), "{err}");
     let err = refusal(|s| {
         if let Some(h) = s
             .holds
@@ -376,6 +397,23 @@ fn restore_refuses_inconsistent_holds() {
         }
     });
     assert!(err.contains("bad expiry"), "{err}");
+    // A finished hold whose time is after the clock cannot have happened.
+    let err = refusal(|s| {
+        if let Some(h) = s.holds.values_mut().find(|h| h.finished_at_ms.is_some()) {
+            h.finished_at_ms = Some(s.clock_ms + 1);
+        }
+    });
+    assert!(err.contains("inconsistent status"), "{err}");
+}
+
+#[test]
+fn restore_accepts_an_active_hold_already_due() {
+    // One entry expires a bounded number of holds, so due holds may wait for the next entries.
+    let mut state = busy_state();
+    state.clock_ms += 3_600_000;
+    let restored = read(&write(&state));
+    assert_eq!(restored, Ok(state.clone()));
+    assert!(state.next_deadline().is_some_and(|d| d < state.clock_ms));
 }
 
 #[test]
@@ -393,4 +431,102 @@ fn restore_refuses_inconsistent_bookings() {
         }
     });
     assert!(err.contains("booking #1"), "{err}");
+    // A booking sharing a token digest with a hold.
+    let err = refusal(|s| {
+        let token = s.holds.values().next().map(|h| h.token);
+        if let (Some(b), Some(token)) = (s.bookings.get_mut(&1), token) {
+            b.token = token;
+        }
+    });
+    assert!(err.contains("reuses a token digest"), "{err}");
+}
+
+#[test]
+fn restore_refuses_settings_ids_and_counts_past_the_limits() {
+    let err = refusal(|s| s.settings.max_seats_per_customer = 0);
+    assert!(err.contains("settings"), "{err}");
+    let err = refusal(|s| {
+        if let Some(mut movie) = s.movies.remove(&1) {
+            movie.id = crate::limits::MAX_ID + 1;
+            s.movies.insert(movie.id, movie);
+        }
+        s.showtimes.retain(|_, show| show.movie != 1);
+        s.bookings.retain(|_, b| b.showtime != 2);
+        s.holds.retain(|_, h| h.showtime != 2);
+    });
+    assert!(err.contains("out of range"), "{err}");
+    let err = refusal(|s| {
+        let template = s.movies.get(&1).cloned();
+        for id in 100..(100 + crate::limits::MAX_MOVIES as u32) {
+            if let Some(mut movie) = template.clone() {
+                movie.id = id;
+                s.movies.insert(id, movie);
+            }
+        }
+    });
+    assert!(err.contains("at most 1000"), "{err}");
+}
+
+#[test]
+fn snapshots_hold_digests_never_tokens() {
+    let mut machine = Machine::new();
+    let token = crate::testing::minted(Kind::Hold);
+    let command = Command::Hold {
+        showtime: 1,
+        seats: vec![SeatId::new(0, 1)],
+        user: "alice".into(),
+        ttl_seconds: 60,
+        token: token.digest,
+    };
+    let ctx = LogContext {
+        index: 1,
+        term: 1,
+        time_ms: 1,
+    };
+    assert!(machine
+        .apply(&ctx, &crate::machine::encode(&command))
+        .result
+        .is_ok());
+    let bytes = machine.snapshot();
+    let text = token.text.as_bytes();
+    assert!(!bytes.windows(text.len()).any(|w| w == text));
+    let secret = &token.text.as_bytes()[2..];
+    assert!(!bytes.windows(secret.len()).any(|w| w == secret));
+    assert!(bytes.windows(32).any(|w| w == token.digest.0));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn read_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = read(&bytes);
+        let mut tagged = SNAPSHOT_FORMAT.to_le_bytes().to_vec();
+        tagged.extend_from_slice(&bytes);
+        let mut machine = Machine::new();
+        let before = machine.clone();
+        if machine.restore(&tagged).is_err() {
+            prop_assert_eq!(machine, before);
+        }
+    }
+
+    #[test]
+    fn read_never_panics_on_mutated_snapshots(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        let mut bytes = write(&busy_state());
+        for (at, value) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if truncate {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        // Either refused with a sentence, or a complete state that writes itself back.
+        if let Ok(state) = read(&bytes) {
+            prop_assert!(read(&write(&state)).is_ok());
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! What a console line does: host commands first, then the plugin's commands.
 
-use crate::node::{Consistency, Node, NodeStatus};
-use crate::plugin::{ConsoleAction, ConsoleMode, Outcome};
-use crate::raft::ApplyOutcome;
+use super::Origin;
+use crate::node::{Node, NodeStatus};
+use crate::plugin::ConsoleMode;
 
 /// The result of one console line.
 pub(crate) enum Reply {
@@ -25,6 +25,7 @@ const HOST_HELP: &str = "\
   plugin status     the cluster's plugin and a hash of its state
   plugin history    every plugin install: index, name, version, hash
   plugin install PATH   (dev console) validate a component and swap it in through the log
+  plugin limits     the plugin limits and snapshot spacing in force (from the log)
   exit | quit       leave the console (Ctrl-D works too)";
 
 /// The first lines the console prints.
@@ -33,22 +34,16 @@ pub(crate) fn banner(node: &Node, mode: ConsoleMode) -> String {
         ConsoleMode::Demo => "demo",
         ConsoleMode::Dev => "dev",
     };
-    format!(
-        "node {} listening on http://{} (the plugin's web page and API; {mode} console: type help)",
-        node.id(),
-        node.addr()
-    )
-}
-
-/// The plugin's overview (its main view of the state) from this node's local state.
-pub(crate) async fn overview(node: &Node, mode: ConsoleMode) -> Option<String> {
-    let front = node.front();
-    let query = front.call(|p| p.overview(mode)).ok()??;
-    let outcome = match node.read(&query, Consistency::Local).await {
-        Ok(result) => Outcome::Finished(result),
-        Err(e) => Outcome::Unavailable(e.to_string()),
+    let scheme = if node.credentials().public_tls.is_some() {
+        "https"
+    } else {
+        "http"
     };
-    front.call(|p| p.render_overview(mode, &outcome)).ok()
+    format!(
+        "node {} listening on {scheme}://{} (the plugin's web page and API; {mode} console: type help)",
+        node.id(),
+        node.member().api
+    )
 }
 
 /// Executes one line.
@@ -58,33 +53,37 @@ pub(crate) async fn execute(
     mode: ConsoleMode,
     line: &str,
     progress: Option<&super::Printer>,
+    origin: Origin,
 ) -> Reply {
     match line {
         "" => Reply::Text(String::new()),
         "exit" | "quit" => Reply::Quit,
-        "help" => Reply::Text(help(node, mode)),
+        "help" => Reply::Text(help(node, mode).await),
         "is-leader" => Reply::Text(is_leader(&node.status())),
         "status" | "get-node-status" => Reply::Text(status(&node.status())),
         "get-state" => Reply::Text(get_state(node, mode).await),
         _ if line == "plugin" || line.starts_with("plugin ") => {
-            Reply::Text(super::plugin::execute(node, mode, line).await)
+            Reply::Text(super::plugin::execute(node, mode, line, origin).await)
         }
         _ => {
-            if let Some(text) = super::members::execute(node, line, progress).await {
+            if let Some(text) = super::members::execute(node, line, progress, origin).await {
                 return Reply::Text(text);
             }
-            if let Some(text) = super::inspect::execute(node, line).await {
+            if let Some(text) = super::inspect::execute(node, line, origin).await {
                 return Reply::Text(text);
             }
-            Reply::Text(plugin_command(node, mode, line).await)
+            Reply::Text(node.console_line(line, mode, origin.may_write()).await)
         }
     }
 }
 
-pub(crate) fn help(node: &Node, mode: ConsoleMode) -> String {
+/// The refusal of a change asked for by a read-only operator.
+pub(crate) const NEEDS_ADMIN: &str = "this command changes the cluster: it needs the admin role";
+
+pub(crate) async fn help(node: &Node, mode: ConsoleMode) -> String {
     let plugin = node
-        .front()
-        .call(|p| p.console_help(mode))
+        .console_help(mode)
+        .await
         .unwrap_or_else(|e| format!("  (plugin help unavailable: {e})"));
     format!(
         "Host commands:\n{HOST_HELP}\nPlugin commands:\n{}",
@@ -95,8 +94,8 @@ pub(crate) fn help(node: &Node, mode: ConsoleMode) -> String {
 /// `get-state` (the original console's name): the plugin, a hash of its state at the applied
 /// index, and the plugin's overview of the state.
 async fn get_state(node: &Node, mode: ConsoleMode) -> String {
-    let plugin = super::plugin::execute(node, mode, "plugin status").await;
-    let view = overview(node, mode).await.unwrap_or_default();
+    let plugin = super::plugin::execute(node, mode, "plugin status", Origin::Terminal).await;
+    let view = node.overview(mode).await.unwrap_or_default();
     format!("{plugin}\n{view}")
 }
 
@@ -149,15 +148,16 @@ pub(crate) fn status(status: &NodeStatus) -> String {
             "{} {} ({}…, installed at {})",
             p.name,
             p.version,
-            &p.hash[..12.min(p.hash.len())],
+            p.hash.get(..12).unwrap_or(&p.hash),
             p.installed_at
         ),
         None => "none yet".to_string(),
     };
     format!(
-        "node:     {} at {}\nrole:     {}\nterm:     {}\nleader:   {leader}\nlog:      last {}, committed {}, applied {}\nvoters:   {}\nlearners: {}\nplugin:   {plugin}",
+        "node:     {} at {} (peer {})\nrole:     {}\nterm:     {}\nleader:   {leader}\nlog:      last {}, committed {}, applied {}\nvoters:   {}\nlearners: {}\nplugin:   {plugin}",
         status.id,
         status.addr,
+        status.peer,
         status.role,
         status.term,
         opt(status.last_log_index),
@@ -166,31 +166,4 @@ pub(crate) fn status(status: &NodeStatus) -> String {
         members(&status.voters),
         if status.learners.is_empty() { "none".to_string() } else { members(&status.learners) },
     )
-}
-
-async fn plugin_command(node: &Node, mode: ConsoleMode, line: &str) -> String {
-    let front = node.front();
-    let action = match front.call(|p| p.console(line, mode)) {
-        Ok(Some(action)) => action,
-        Ok(None) => return format!("unknown command '{line}' (type help)"),
-        Err(e) => return format!("the plugin failed on this line: {e}"),
-    };
-    let outcome = match action {
-        ConsoleAction::Print(text) => return text,
-        ConsoleAction::Read(query) => match node.read(&query, Consistency::Linearizable).await {
-            Ok(result) => Outcome::Finished(result),
-            Err(e) => Outcome::Unavailable(e.to_string()),
-        },
-        ConsoleAction::Write(command) => match node.write_command(command).await {
-            Ok(committed) => match committed.outcome {
-                ApplyOutcome::Applied(answer) => Outcome::Finished(Ok(answer)),
-                ApplyOutcome::Rejected(reason) => Outcome::Finished(Err(reason)),
-                other => Outcome::Unavailable(format!("{other:?}")),
-            },
-            Err(e) => Outcome::Unavailable(e.to_string()),
-        },
-    };
-    front
-        .call(|p| p.console_render(line, mode, &outcome))
-        .unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
 }

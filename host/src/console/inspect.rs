@@ -1,14 +1,17 @@
 //! The console's inspection commands: `logs [FROM] [N]` (alias `get-logs`) and `snapshot`.
 
+use super::commands::NEEDS_ADMIN;
+use super::Origin;
 use crate::node::{LogLine, Node};
 
 /// Entries `logs` shows when no count is given.
 const DEFAULT_COUNT: u64 = 20;
 
 /// Runs an inspection line; `None` if the line is not one.
-pub(crate) async fn execute(node: &Node, line: &str) -> Option<String> {
+pub(crate) async fn execute(node: &Node, line: &str, origin: Origin) -> Option<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     match words.as_slice() {
+        ["snapshot"] if !origin.may_write() => Some(NEEDS_ADMIN.into()),
         ["snapshot"] => Some(match node.snapshot_now().await {
             Ok(index) => format!("snapshot taken at index {index}"),
             Err(e) => format!("no snapshot: {e}"),

@@ -3,15 +3,23 @@
 
 use std::time::Duration;
 
-use super::Printer;
-use crate::http::client::PeerClient;
-use crate::node::{Members, MembershipRequest, Node, NodeStatus, ADD_TIMEOUT, REMOVE_TIMEOUT};
+use super::commands::NEEDS_ADMIN;
+use super::{Origin, Printer};
+use crate::node::{Members, MembershipRequest, Node, ADD_TIMEOUT, REMOVE_TIMEOUT};
 
 /// Runs a membership line; `None` if the line is not one. `progress` gets a line every second
 /// while a node added with `add-node` catches up.
-pub(crate) async fn execute(node: &Node, line: &str, progress: Option<&Printer>) -> Option<String> {
+pub(crate) async fn execute(
+    node: &Node,
+    line: &str,
+    progress: Option<&Printer>,
+    origin: Origin,
+) -> Option<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let (command, rest) = words.split_first()?;
+    if matches!(*command, "add-node" | "remove-node") && !origin.may_write() {
+        return Some(NEEDS_ADMIN.into());
+    }
     let request = match *command {
         "members" => return Some(render(&node.members())),
         "add-node" => match parse(rest, ADD_TIMEOUT) {
@@ -64,22 +72,25 @@ pub(crate) async fn execute(node: &Node, line: &str, progress: Option<&Printer>)
     })
 }
 
-/// Prints, every second, how far the node being added has replicated the log.
+/// Prints, every second, how far the node being added has replicated the log (as the leader
+/// sees it; on another node, that the change is under way).
 async fn report_catch_up(node: Node, addr: String, print: Printer) {
-    let client = PeerClient::new();
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.tick().await;
     loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let target = node.status().last_log_index.unwrap_or(0);
-        let line = match client
-            .get_json::<NodeStatus>(&addr, "/v1/status", Duration::from_secs(1))
-            .await
-        {
-            Ok(status) => format!(
-                "  {addr}: {} of {target} log entries, role {}",
-                status.last_log_index.unwrap_or(0),
-                status.role
-            ),
-            Err(e) => format!("  {addr}: no answer ({e})"),
+        ticks.tick().await;
+        let status = node.status();
+        let target = status.last_log_index.unwrap_or(0);
+        let learner = status.learners.iter().find(|p| {
+            crate::node::addr::same_addr(&p.addr, &addr)
+                || crate::node::addr::same_addr(&p.peer, &addr)
+        });
+        let line = match learner {
+            Some(peer) => match peer.matched {
+                Some(matched) => format!("  {addr}: {matched} of {target} log entries (learner)"),
+                None => format!("  {addr}: learner, progress known to the leader only"),
+            },
+            None => format!("  {addr}: not a learner yet"),
         };
         print(line);
     }
@@ -109,16 +120,22 @@ fn parse(words: &[&str], default: Duration) -> Result<(String, Duration, bool), 
 /// `members` output: one member per line.
 fn render(members: &Members) -> String {
     let mut lines = Vec::new();
-    for (id, addr) in &members.voters {
+    for (id, member) in &members.voters {
         let role = if members.leader == Some(*id) {
             "voter (leader)"
         } else {
             "voter"
         };
-        lines.push(format!("  node {id}  {addr}  {role}"));
+        lines.push(format!(
+            "  node {id}  {}  (peer {})  {role}",
+            member.api, member.peer
+        ));
     }
-    for (id, addr) in &members.learners {
-        lines.push(format!("  node {id}  {addr}  learner"));
+    for (id, member) in &members.learners {
+        lines.push(format!(
+            "  node {id}  {}  (peer {})  learner",
+            member.api, member.peer
+        ));
     }
     format!("members:\n{}", lines.join("\n"))
 }

@@ -2,7 +2,7 @@
 
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{commands, Printer};
+use super::Printer;
 use crate::node::Node;
 use crate::plugin::ConsoleMode;
 use crate::raft::state_machine::CommitKind;
@@ -24,12 +24,11 @@ pub(crate) async fn print_notices(node: Node, mode: ConsoleMode, print: Printer)
         };
         let head = format!("[commit {} term {}]", event.index, event.term);
         let (line, redraw) = match &event.kind {
-            CommitKind::Command { command, outcome } => {
+            CommitKind::Command {
+                command, outcome, ..
+            } => {
                 let result = outcome.command_result();
-                let described = node
-                    .front()
-                    .call(|p| p.describe(command, result.as_ref()))
-                    .unwrap_or_else(|e| format!("(undescribable: {e})"));
+                let described = node.describe(command.clone(), result).await;
                 let line = match outcome {
                     ApplyOutcome::Failed(reason) => {
                         format!("{head} {described} -> failed: {reason}")
@@ -45,14 +44,24 @@ pub(crate) async fn print_notices(node: Node, mode: ConsoleMode, print: Printer)
             }) => (
                 format!(
                     "{head} plugin {name} {version} installed ({}…)",
-                    &hash[..12.min(hash.len())]
+                    hash.get(..12).unwrap_or(hash)
                 ),
                 true,
             ),
             CommitKind::Plugin(ApplyOutcome::PluginRefused(reason)) => {
                 (format!("{head} plugin install refused: {reason}"), false)
             }
-            CommitKind::Plugin(_) => continue,
+            CommitKind::Plugin(_) | CommitKind::Checkpoint => continue,
+            CommitKind::Config(ApplyOutcome::Configured(config)) => (
+                format!(
+                    "{head} machine config: fuel {} per call, memory {} MiB, snapshot every {} entries",
+                    config.limits.fuel_per_call,
+                    config.limits.memory_bytes >> 20,
+                    config.snapshot_every
+                ),
+                false,
+            ),
+            CommitKind::Config(_) => continue,
             CommitKind::Membership(text) => (format!("{head} membership: {text}"), false),
             CommitKind::SnapshotInstalled => (
                 format!("{head} state replaced by a snapshot from the leader"),
@@ -61,7 +70,7 @@ pub(crate) async fn print_notices(node: Node, mode: ConsoleMode, print: Printer)
         };
         print(line);
         if redraw && mode == ConsoleMode::Demo {
-            if let Some(view) = commands::overview(&node, mode).await {
+            if let Some(view) = node.overview(mode).await {
                 print(view);
             }
         }

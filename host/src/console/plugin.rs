@@ -1,20 +1,42 @@
-//! The console's `plugin` commands: status, history, and (dev console only) install.
+//! The console's `plugin` commands: status, history, limits, and (the dev console at the
+//! node's own terminal only) install from a file.
 
-use crate::node::{InstallError, Node};
+use super::Origin;
+use crate::node::{AdminError, Node};
 use crate::plugin::ConsoleMode;
 
 /// Runs a `plugin ...` line.
-pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str) -> String {
+pub(crate) async fn execute(node: &Node, mode: ConsoleMode, line: &str, origin: Origin) -> String {
     let words: Vec<&str> = line.split_whitespace().collect();
     match words.as_slice() {
         ["plugin", "status"] => status(node).await,
         ["plugin", "history"] => history(node).await,
+        ["plugin", "limits"] => limits(node),
+        ["plugin", "install", _] if origin != Origin::Terminal => {
+            "over the admin API, an install takes the component's bytes, never a path on the node: \
+             POST /v1/plugin (content-type application/wasm), or `host ctl plugin install PATH`, \
+             which uploads a file of your machine"
+                .to_string()
+        }
         ["plugin", "install", path] if mode == ConsoleMode::Dev => install(node, path).await,
         ["plugin", "install", _] => {
             "plugin install is a dev console command (start the node with --dev)".to_string()
         }
-        _ => "usage: plugin status | plugin history | plugin install PATH".to_string(),
+        _ => "usage: plugin status | plugin history | plugin limits | plugin install PATH"
+            .to_string(),
     }
+}
+
+fn limits(node: &Node) -> String {
+    let config = node.machine_config();
+    format!(
+        "fuel per call:        {}\nfuel per state call:  {}\nmemory:               {} MiB\nstack:                {} KiB\nsnapshot every:       {} entries (more when the state is large)",
+        config.limits.fuel_per_call,
+        config.limits.fuel_per_state_call,
+        config.limits.memory_bytes >> 20,
+        config.limits.stack_bytes >> 10,
+        config.snapshot_every
+    )
 }
 
 async fn status(node: &Node) -> String {
@@ -52,7 +74,7 @@ async fn history(node: &Node) -> String {
                     r.name,
                     r.version,
                     r.snapshot_format,
-                    &r.hash[..r.hash.len().min(16)]
+                    r.hash.get(..16).unwrap_or(&r.hash)
                 )
             })
             .collect::<Vec<_>>()
@@ -61,6 +83,18 @@ async fn history(node: &Node) -> String {
 }
 
 async fn install(node: &Node, path: &str) -> String {
+    let limit = crate::node::MAX_PLUGIN_BYTES;
+    match tokio::fs::metadata(path).await {
+        Ok(meta) if meta.len() > limit as u64 => {
+            return format!(
+                "{path} has {} bytes; a plugin is at most {limit}",
+                meta.len()
+            )
+        }
+        Ok(meta) if !meta.is_file() => return format!("{path} is not a file"),
+        Ok(_) => {}
+        Err(e) => return format!("cannot read {path}: {e}"),
+    }
     let bytes = match tokio::fs::read(path).await {
         Ok(bytes) => bytes,
         Err(e) => return format!("cannot read {path}: {e}"),
@@ -70,10 +104,10 @@ async fn install(node: &Node, path: &str) -> String {
             "installed {} {} ({}) at index {}: every node switched there",
             installed.name,
             installed.version,
-            &installed.hash[..installed.hash.len().min(12)],
+            installed.hash.get(..12).unwrap_or(&installed.hash),
             installed.index
         ),
-        Err(InstallError::Refused { step, reason }) => {
+        Err(AdminError::Refused { step, reason }) => {
             format!("refused at step {step}: {reason}\nthe running plugin stays")
         }
         Err(e) => format!("{e}"),

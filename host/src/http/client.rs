@@ -1,223 +1,188 @@
-//! The HTTP client nodes use to talk to each other (Raft RPC, forwarded writes and read-index
-//! requests): one pooled keep-alive client per node, postcard bodies, a deadline per call.
+//! A small HTTP client for a node's public port: what `host ctl` uses for the admin endpoints
+//! (with the admin token), and what `--join` and `add-node` use to learn a node's peer address
+//! from its API address (`GET /v1/peer`, the one endpoint that needs no credential).
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::StatusCode;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{Method, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-/// Why a peer call failed. `Unreachable` means the request never reached the peer, so it is
-/// safe to retry elsewhere; the others leave the outcome unknown.
-#[derive(Debug, thiserror::Error)]
+/// Largest answer read from a node.
+const MAX_ANSWER: usize = 64 << 20;
+
+/// Why a call to a node's public port failed.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
-pub enum PeerError {
-    /// Connection refused or reset before the request was sent.
-    #[error("peer {addr} unreachable: {reason}")]
+pub enum ClientError {
+    /// The node could not be reached.
+    #[error("cannot reach {addr}: {reason}")]
     Unreachable {
-        /// The peer.
+        /// The address.
         addr: String,
         /// Why.
         reason: String,
     },
-    /// The peer did not answer in time.
-    #[error("peer {addr} did not answer within {timeout:?}")]
-    Timeout {
-        /// The peer.
+    /// The node answered with an error status; `detail` is its problem detail (or body).
+    #[error("{addr} answered {status}: {detail}")]
+    Status {
+        /// The address.
         addr: String,
-        /// The deadline that passed.
-        timeout: Duration,
+        /// The status.
+        status: u16,
+        /// What the node said.
+        detail: String,
     },
-    /// The peer answered with a non-success status or an undecodable body.
-    #[error("peer {addr}: {reason}")]
+    /// The answer could not be read or decoded.
+    #[error("{addr}: {reason}")]
     Protocol {
-        /// The peer.
+        /// The address.
         addr: String,
         /// What was wrong.
         reason: String,
     },
 }
 
-/// A pooled HTTP/1.1 client for node-to-node calls. Cheap to clone.
+/// A client for one node's public port, optionally with an admin token.
 #[derive(Clone, Debug)]
-pub struct PeerClient {
+pub struct AdminClient {
     client: Client<HttpConnector, Full<Bytes>>,
+    token: Option<String>,
 }
 
-impl Default for PeerClient {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl PeerClient {
-    /// A client with Nagle off (Raft messages are small and latency-bound).
-    pub fn new() -> Self {
+impl AdminClient {
+    /// A client sending `token` (if any) as `Authorization: Bearer`.
+    pub fn new(token: Option<String>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_millis(500)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-        PeerClient { client }
+        connector.set_connect_timeout(Some(Duration::from_secs(2)));
+        AdminClient {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            token,
+        }
     }
 
-    /// POSTs postcard-encoded `request` to `http://{addr}{path}` and decodes the postcard answer.
+    /// Sends one request and returns the body of a 2xx answer.
     ///
     /// # Errors
-    /// [`PeerError`] saying whether the request may have reached the peer.
-    pub async fn call<Req, Resp>(
+    /// [`ClientError`]: unreachable, an error status (with the node's problem detail), or an
+    /// unreadable answer.
+    pub async fn send(
         &self,
+        method: Method,
         addr: &str,
         path: &str,
-        request: &Req,
+        body: Option<(&str, Vec<u8>)>,
         timeout: Duration,
-    ) -> Result<Resp, PeerError>
-    where
-        Req: serde::Serialize,
-        Resp: serde::de::DeserializeOwned,
-    {
-        let body = postcard::to_stdvec(request).map_err(|e| PeerError::Protocol {
-            addr: addr.to_string(),
-            reason: format!("encode: {e}"),
-        })?;
-        let bytes = self.post(addr, path, body, timeout).await?;
-        postcard::from_bytes(&bytes).map_err(|e| PeerError::Protocol {
-            addr: addr.to_string(),
-            reason: format!("decode answer: {e}"),
-        })
-    }
-
-    /// GETs `http://{addr}{path}` and decodes the JSON answer (host endpoints such as
-    /// `/v1/status`).
-    ///
-    /// # Errors
-    /// [`PeerError`] as for [`PeerClient::call`].
-    pub async fn get_json<Resp: serde::de::DeserializeOwned>(
-        &self,
-        addr: &str,
-        path: &str,
-        timeout: Duration,
-    ) -> Result<Resp, PeerError> {
-        self.json(hyper::Method::GET, addr, path, None, timeout)
-            .await
-    }
-
-    /// POSTs a JSON body and decodes the JSON answer (host admin endpoints).
-    ///
-    /// # Errors
-    /// [`PeerError`] as for [`PeerClient::call`]; an error status carries the problem text.
-    pub async fn post_json<Resp: serde::de::DeserializeOwned>(
-        &self,
-        addr: &str,
-        path: &str,
-        body: &serde_json::Value,
-        timeout: Duration,
-    ) -> Result<Resp, PeerError> {
-        self.json(hyper::Method::POST, addr, path, Some(body), timeout)
-            .await
-    }
-
-    /// One JSON exchange: optional JSON body out, JSON answer in.
-    async fn json<Resp: serde::de::DeserializeOwned>(
-        &self,
-        method: hyper::Method,
-        addr: &str,
-        path: &str,
-        body: Option<&serde_json::Value>,
-        timeout: Duration,
-    ) -> Result<Resp, PeerError> {
+    ) -> Result<Bytes, ClientError> {
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(format!("http://{addr}{path}"));
+        if let Some(token) = &self.token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
         let body = match body {
-            Some(json) => {
-                builder = builder.header("content-type", "application/json");
-                Full::new(Bytes::from(json.to_string()))
+            Some((content_type, bytes)) => {
+                builder = builder.header("content-type", content_type);
+                Full::new(Bytes::from(bytes))
             }
             None => Full::new(Bytes::new()),
         };
-        let request = builder.body(body).map_err(|e| PeerError::Protocol {
+        let protocol = |reason: String| ClientError::Protocol {
             addr: addr.to_string(),
-            reason: format!("bad request: {e}"),
-        })?;
-        let bytes = self.exchange(addr, request, timeout).await?;
-        serde_json::from_slice(&bytes).map_err(|e| PeerError::Protocol {
-            addr: addr.to_string(),
-            reason: format!("decode answer: {e}"),
-        })
-    }
-
-    /// POSTs raw bytes and returns the raw success body.
-    ///
-    /// # Errors
-    /// [`PeerError`] as for [`PeerClient::call`].
-    pub async fn post(
-        &self,
-        addr: &str,
-        path: &str,
-        body: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<Bytes, PeerError> {
-        let request = hyper::Request::post(format!("http://{addr}{path}"))
-            .header("content-type", "application/postcard")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| PeerError::Protocol {
-                addr: addr.to_string(),
-                reason: format!("bad request: {e}"),
-            })?;
-        self.exchange(addr, request, timeout).await
-    }
-
-    /// Sends one request and returns the body of a 200 answer.
-    async fn exchange(
-        &self,
-        addr: &str,
-        request: hyper::Request<Full<Bytes>>,
-        timeout: Duration,
-    ) -> Result<Bytes, PeerError> {
+            reason,
+        };
+        let request = builder.body(body).map_err(|e| protocol(e.to_string()))?;
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| {
                 if e.is_connect() {
-                    PeerError::Unreachable {
+                    ClientError::Unreachable {
                         addr: addr.to_string(),
                         reason: e.to_string(),
                     }
                 } else {
-                    PeerError::Protocol {
-                        addr: addr.to_string(),
-                        reason: e.to_string(),
-                    }
+                    protocol(e.to_string())
                 }
             })?;
             let status = response.status();
-            let body = response
-                .into_body()
+            let bytes = Limited::new(response.into_body(), MAX_ANSWER)
                 .collect()
                 .await
-                .map_err(|e| PeerError::Protocol {
-                    addr: addr.to_string(),
-                    reason: format!("reading body: {e}"),
-                })?
+                .map_err(|e| protocol(format!("reading the answer: {e}")))?
                 .to_bytes();
-            if status != StatusCode::OK {
-                let text = String::from_utf8_lossy(&body);
-                return Err(PeerError::Protocol {
+            if !status.is_success() {
+                return Err(ClientError::Status {
                     addr: addr.to_string(),
-                    reason: format!("HTTP {status}: {text}"),
+                    status: status.as_u16(),
+                    detail: problem_detail(status, &bytes),
                 });
             }
-            Ok(body)
+            Ok(bytes)
         };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(PeerError::Timeout {
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| ClientError::Unreachable {
                 addr: addr.to_string(),
-                timeout,
-            }),
-        }
+                reason: format!("no answer within {timeout:?}"),
+            })?
     }
+
+    /// A JSON exchange: optional JSON body out, JSON answer in.
+    ///
+    /// # Errors
+    /// As for [`AdminClient::send`], or an answer that is not JSON.
+    pub async fn json(
+        &self,
+        method: Method,
+        addr: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, ClientError> {
+        let body = body.map(|json| ("application/json", json.to_string().into_bytes()));
+        let bytes = self.send(method, addr, path, body, timeout).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            addr: addr.to_string(),
+            reason: format!("the answer is not JSON: {e}"),
+        })
+    }
+}
+
+/// The problem `detail` of an error answer, or its text.
+fn problem_detail(status: StatusCode, body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["detail"].as_str().map(str::to_string))
+        .unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
+            if text.is_empty() {
+                status.to_string()
+            } else {
+                text
+            }
+        })
+}
+
+/// Where the node whose public API is at `api_addr` has its peer channel (`GET /v1/peer`).
+///
+/// # Errors
+/// Why the address could not be learned, as a sentence.
+pub async fn peer_address_of(api_addr: &str) -> Result<String, String> {
+    let answer = AdminClient::new(None)
+        .json(
+            Method::GET,
+            api_addr,
+            "/v1/peer",
+            None,
+            Duration::from_secs(3),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    answer["peer"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("{api_addr} did not name its peer address"))
 }

@@ -1,13 +1,22 @@
-//! The HTTP side of a node: one hyper server per node serving three audiences on one port:
-//! the public API (routed by the plugin), host endpoints under `/v1/` (status), and the
-//! node-to-node Raft RPC and forwarding under `/v1/raft/` and `/v1/forward/`.
+//! The public side of a node: one HTTP/1.1 listener (optionally TLS) for customers and admins.
+//! Raft and forwarding never come here: they have their own peer listener (`raft::transport`).
 //!
-//! - [`server`]: the accept loop and routing; handlers never panic, every failure is a response.
+//! - [`server`]: the accept loop, connection hygiene and routing.
+//! - [`limits`]: [`HttpLimits`] and the connection and stream counters that enforce them.
+//! - [`auth`]: admin bearer tokens to roles.
+//! - [`body`]: bounded, deadline-limited request bodies.
+//! - `admin`: the host's `/v1` endpoints.
 //! - `events`: Server-Sent Event streams for the plugin's watch routes.
-//! - [`client`]: the pooled client nodes use to call each other.
+//! - [`client`]: the small JSON client `host ctl`, `--join` and `add-node` use.
 //! - [`problem`]: RFC 9457 `application/problem+json` responses for host-level errors.
 
+mod admin;
+pub mod auth;
+pub mod body;
 pub mod client;
 mod events;
+pub mod limits;
 pub mod problem;
 pub mod server;
+
+pub use limits::HttpLimits;

@@ -5,8 +5,11 @@ use http_body_util::Full;
 use hyper::{Response, StatusCode};
 use serde_json::json;
 
+/// A complete response, as every handler but event streams produces.
+pub type Reply = Response<Full<Bytes>>;
+
 /// A `application/problem+json` response. `kind` becomes `type: /problems/{kind}`.
-pub fn problem(status: StatusCode, kind: &str, title: &str, detail: &str) -> Response<Full<Bytes>> {
+pub fn problem(status: StatusCode, kind: &str, title: &str, detail: &str) -> Reply {
     problem_with(status, kind, title, detail, json!({}))
 }
 
@@ -17,7 +20,7 @@ pub fn problem_with(
     title: &str,
     detail: &str,
     extensions: serde_json::Value,
-) -> Response<Full<Bytes>> {
+) -> Reply {
     let mut body = json!({
         "type": format!("/problems/{kind}"),
         "title": title,
@@ -36,4 +39,24 @@ pub fn problem_with(
         hyper::header::HeaderValue::from_static("application/problem+json"),
     );
     response
+}
+
+/// A pretty-printed JSON response.
+pub fn json_reply<T: serde::Serialize>(value: &T) -> Reply {
+    match serde_json::to_vec_pretty(value) {
+        Ok(bytes) => {
+            let mut response = Response::new(Full::new(Bytes::from(bytes)));
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Err(e) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encode",
+            "Cannot encode answer",
+            &e.to_string(),
+        ),
+    }
 }

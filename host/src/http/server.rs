@@ -1,22 +1,12 @@
-//! The node's HTTP server: accept loop, routing, and the glue between HTTP and the node.
+//! The public listener: accept loop with connection caps, optional TLS, header and body
+//! deadlines, the `Host` allow-list, and routing: `/v1/...` to the host's admin endpoints,
+//! everything else to the plugin's HTTP front through the node's one flow.
 //!
-//! # Routes
-//! ```text
-//! GET  /v1/status                 node status (JSON)
-//! GET  /v1/plugin                 the plugin, its install history and a hash of its state
-//! POST /v1/plugin                 install a plugin (component bytes): validate, then replicate
-//! GET  /v1/members                voters, learners, leader, reachable (on the leader)
-//! POST /v1/members                {"add":ADDR} | {"remove":ADDR,"force":bool}, "timeout_s"
-//! GET  /v1/logs?from=&n=          log entries decoded by the plugin
-//! POST /v1/snapshot               build a snapshot now
-//! POST /v1/console                {"line":...}: run a dev-console line, {"output":...}
-//! POST /v1/raft/{append,vote,pre-vote,snapshot,transfer-leader}   Raft RPC (postcard)
-//! POST /v1/forward/write          a follower's write, served by the leader (postcard)
-//! POST /v1/forward/read-index     a follower's read-index request (postcard)
-//! *    anything else              the plugin's `route`, then a read or write, then `render`
-//! ```
+//! Handlers never panic on input; every failure is a response (`Infallible` service).
 
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,31 +15,17 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
-use sha2::{Digest, Sha256};
-use tokio::net::TcpListener;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
-use super::problem::{problem, problem_with};
-use crate::node::{
-    Committed, Consistency, InstallError, Installed, Members, MembershipError, MembershipRequest,
-    Node, ADD_TIMEOUT, REMOVE_TIMEOUT,
-};
-use crate::plugin::{HttpRequest, HttpResponse, Outcome, RouteAction};
-use crate::raft::network::path;
-use crate::raft::typ::{Snapshot, SnapshotMeta, Vote};
-use crate::raft::{ApplyOutcome, Payload, RequestKey, TypeConfig};
-
-/// Largest public API request body.
-const MAX_API_BODY: usize = 64 << 10;
-/// Largest plugin component accepted by `POST /v1/plugin`.
-const MAX_PLUGIN_BODY: usize = 64 << 20;
-/// Largest node-to-node body (snapshots and plugin installs travel whole).
-const MAX_PEER_BODY: usize = 512 << 20;
-
-/// A complete response, as every handler but event streams produces.
-pub(super) type Reply = Response<Full<Bytes>>;
+use super::events::Streams;
+use super::limits::{Counter, Full as CapReached};
+use super::problem::{problem, Reply};
+use crate::node::{Node, ServeError, Served};
+use crate::plugin::{fresh_entropy, HttpRequest, HttpResponse};
 
 /// The body type the server sends: whole bodies and event streams alike.
 pub(super) type ApiBody = BoxBody<Bytes, Infallible>;
@@ -66,13 +42,21 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     tokio::pin!(shutdown);
+    let limits = node.http_limits().clone();
+    let connections = Counter::new(limits.max_connections, limits.max_connections_per_ip);
+    let streams = super::events::Streams::new(limits.max_streams, limits.max_streams_per_ip);
+    let tls = node
+        .credentials()
+        .public_tls
+        .as_ref()
+        .map(|tls| TlsAcceptor::from(tls.server.clone()));
     loop {
         let accepted = tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, remote) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Usually EMFILE: back off briefly instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
@@ -80,423 +64,123 @@ pub async fn serve(
                 continue;
             }
         };
+        let slot = match connections.acquire(remote.ip()) {
+            Ok(slot) => slot,
+            Err(full) => {
+                tokio::spawn(refuse(stream, full));
+                continue;
+            }
+        };
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay");
         }
-        let connection_node = node.clone();
+        let node = node.clone();
+        let tls = tls.clone();
+        let streams = streams.clone();
         let stop = node.shutdown_signal();
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let node = connection_node.clone();
-                async move { Ok::<_, Infallible>(handle(node, request).await) }
-            });
-            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            let _slot = slot;
             tokio::select! {
-                result = connection => if let Err(e) = result {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                },
+                _ = connection(node, streams, stream, remote, tls) => {}
                 _ = stop => {}
             }
         });
     }
 }
 
-async fn handle(node: Node, request: Request<Incoming>) -> Response<ApiBody> {
-    let path = request.uri().path().to_string();
-    if path == "/v1" || path.starts_with("/v1/") {
-        boxed(host_route(node, request, &path).await)
-    } else {
-        plugin_route(node, request).await
+/// Answers a connection over the caps with a 503 (or 429 for one client's share) and closes it.
+async fn refuse(mut stream: TcpStream, full: CapReached) {
+    let (status, detail) = match full {
+        CapReached::Total => (
+            "503 Service Unavailable",
+            "this node has as many open connections as it allows; retry later",
+        ),
+        CapReached::PerClient => (
+            "429 Too Many Requests",
+            "too many open connections from your address; close some and retry",
+        ),
+    };
+    let body = format!(
+        "{{\"type\":\"/problems/too-many-connections\",\"title\":\"Too many connections\",\"detail\":\"{detail}\"}}"
+    );
+    let answer = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/problem+json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // Best effort within a second: the client may not read at all.
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
+}
+
+async fn connection(
+    node: Node,
+    streams: Arc<Streams>,
+    stream: TcpStream,
+    remote: SocketAddr,
+    tls: Option<TlsAcceptor>,
+) {
+    let limits = node.http_limits().clone();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 << 10);
+    let ip = remote.ip();
+    let service = service_fn(move |request| {
+        let node = node.clone();
+        let streams = streams.clone();
+        async move { Ok::<_, Infallible>(handle(node, streams, ip, request).await) }
+    });
+    let served = match tls {
+        Some(acceptor) => {
+            match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+                Ok(Err(e)) => return tracing::debug!(%remote, error = %e, "TLS handshake failed"),
+                Err(_) => return tracing::debug!(%remote, "TLS handshake timed out"),
+            }
+        }
+        None => {
+            builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+        }
+    };
+    if let Err(e) = served {
+        tracing::debug!(%remote, error = %e, "connection ended with an error");
     }
 }
 
-/// Most bytes of an oversized body read and discarded before answering 413: a client that
-/// sends its whole body before reading the answer then gets the 413 instead of a reset.
-const MAX_DRAIN: usize = 8 << 20;
-
-async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, Reply> {
-    let too_large = || {
-        problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "Request body too large",
-            &format!("the limit is {limit} bytes"),
-        )
-    };
-    let declared = request
+async fn handle(
+    node: Node,
+    streams: Arc<Streams>,
+    ip: IpAddr,
+    request: Request<Incoming>,
+) -> Response<ApiBody> {
+    let host = request
         .headers()
-        .get(hyper::header::CONTENT_LENGTH)
+        .get(hyper::header::HOST)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_DRAIN) {
-        return Err(too_large());
+        .or(request.uri().authority().map(|a| a.as_str()));
+    if !node.http_limits().host_allowed(host) {
+        return boxed(problem(
+            StatusCode::MISDIRECTED_REQUEST,
+            "unknown-host",
+            "Host not served here",
+            "this node serves only the host names of its allow-list",
+        ));
     }
-    let mut body = request.into_body();
-    let mut collected = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            problem(
-                StatusCode::BAD_REQUEST,
-                "bad-body",
-                "Unreadable request body",
-                &e.to_string(),
-            )
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue; // trailers
-        };
-        seen = seen.saturating_add(data.len());
-        if seen > MAX_DRAIN {
-            break;
-        }
-        if seen <= limit {
-            collected.extend_from_slice(&data);
-        }
-    }
-    if seen > limit {
-        return Err(too_large());
-    }
-    Ok(Bytes::from(collected))
-}
-
-fn postcard_reply<T: serde::Serialize>(value: &T) -> Reply {
-    match postcard::to_stdvec(value) {
-        Ok(bytes) => Response::new(Full::new(Bytes::from(bytes))),
-        Err(e) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "encode",
-            "Cannot encode answer",
-            &e.to_string(),
-        ),
-    }
-}
-
-fn json_reply<T: serde::Serialize>(value: &T) -> Reply {
-    match serde_json::to_vec_pretty(value) {
-        Ok(bytes) => {
-            let mut response = Response::new(Full::new(Bytes::from(bytes)));
-            response.headers_mut().insert(
-                hyper::header::CONTENT_TYPE,
-                hyper::header::HeaderValue::from_static("application/json"),
-            );
-            response
-        }
-        Err(e) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "encode",
-            "Cannot encode answer",
-            &e.to_string(),
-        ),
-    }
-}
-
-/// Decodes a postcard body, runs `f`, encodes its answer. Errors are 4xx/5xx problem replies.
-async fn peer_rpc<Req, Resp, Fut>(request: Request<Incoming>, f: impl FnOnce(Req) -> Fut) -> Reply
-where
-    Req: serde::de::DeserializeOwned,
-    Resp: serde::Serialize,
-    Fut: std::future::Future<Output = Result<Resp, String>>,
-{
-    let body = match read_body(request, MAX_PEER_BODY).await {
-        Ok(body) => body,
-        Err(reply) => return reply,
-    };
-    let decoded: Req = match postcard::from_bytes(&body) {
-        Ok(decoded) => decoded,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "bad-rpc",
-                "Undecodable RPC body",
-                &e.to_string(),
-            )
-        }
-    };
-    match f(decoded).await {
-        Ok(answer) => postcard_reply(&answer),
-        Err(reason) => problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "raft-stopped",
-            "Raft is not running",
-            &reason,
-        ),
-    }
-}
-
-async fn host_route(node: Node, request: Request<Incoming>, path: &str) -> Reply {
-    let method = request.method().clone();
-    let raft = node.inner.raft.clone();
-    match (&method, path) {
-        (&Method::GET, "/v1/status") => json_reply(&node.status()),
-        (&Method::GET, "/v1/plugin") => match node.plugin_report().await {
-            Ok(report) => json_reply(&report),
-            Err(reason) => plugin_fault(&reason),
-        },
-        (&Method::POST, "/v1/plugin") => match read_body(request, MAX_PLUGIN_BODY).await {
-            Ok(bytes) => install_reply(node.install_plugin(bytes.to_vec()).await),
-            Err(reply) => reply,
-        },
-        (&Method::POST, path::APPEND) => {
-            peer_rpc(
-                request,
-                |rpc: AppendEntriesRequest<TypeConfig>| async move {
-                    node.precompile_installs(&rpc.entries);
-                    raft.append_entries(rpc).await.map_err(|e| e.to_string())
-                },
-            )
-            .await
-        }
-        (&Method::POST, path::VOTE) => {
-            peer_rpc(request, |rpc: VoteRequest<TypeConfig>| async move {
-                raft.vote(rpc).await.map_err(|e| e.to_string())
-            })
-            .await
-        }
-        (&Method::POST, path::PRE_VOTE) => {
-            peer_rpc(request, |rpc: VoteRequest<TypeConfig>| async move {
-                raft.pre_vote(rpc).await.map_err(|e| e.to_string())
-            })
-            .await
-        }
-        (&Method::POST, path::SNAPSHOT) => {
-            peer_rpc(
-                request,
-                |(vote, meta, data): (Vote, SnapshotMeta, Vec<u8>)| async move {
-                    let snapshot = Snapshot {
-                        meta,
-                        snapshot: std::io::Cursor::new(data),
-                    };
-                    raft.install_full_snapshot(vote, snapshot)
-                        .await
-                        .map_err(|e| e.to_string())
-                },
-            )
-            .await
-        }
-        (&Method::POST, path::TRANSFER_LEADER) => {
-            peer_rpc(
-                request,
-                |rpc: TransferLeaderRequest<TypeConfig>| async move {
-                    raft.handle_transfer_leader(rpc)
-                        .await
-                        .map_err(|e| e.to_string())
-                },
-            )
-            .await
-        }
-        (&Method::POST, crate::node::FORWARD_WRITE_PATH) => {
-            peer_rpc(request, |payload: Payload| async move {
-                Ok(node.handle_forwarded_write(payload).await)
-            })
-            .await
-        }
-        (&Method::POST, crate::node::FORWARD_MEMBERSHIP_PATH) => {
-            peer_rpc(request, |change: MembershipRequest| async move {
-                Ok(node.handle_forwarded_membership(change).await)
-            })
-            .await
-        }
-        (&Method::POST, crate::node::RETIRE_PATH) => {
-            peer_rpc(request, |by: u64| async move {
-                node.retire(by).await;
-                Ok(())
-            })
-            .await
-        }
-        (&Method::GET, "/v1/members") => json_reply(&node.members()),
-        (&Method::GET, "/v1/logs") => {
-            let number = |name: &str| {
-                request
-                    .uri()
-                    .query()
-                    .unwrap_or("")
-                    .split('&')
-                    .find_map(|pair| {
-                        let (key, value) = pair.split_once('=')?;
-                        (key == name).then(|| value.parse::<u64>().ok()).flatten()
-                    })
-            };
-            let (from, count) = (number("from"), number("n").unwrap_or(20));
-            match node.logs(from, count).await {
-                Ok(lines) => json_reply(&lines),
-                Err(reason) => problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "log-unreadable",
-                    "Cannot read the log",
-                    &reason,
-                ),
-            }
-        }
-        (&Method::POST, "/v1/snapshot") => match node.snapshot_now().await {
-            Ok(index) => json_reply(&serde_json::json!({ "index": index })),
-            Err(reason) => problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "No snapshot",
-                &reason,
-            ),
-        },
-        (&Method::POST, "/v1/console") => {
-            let body = match read_body(request, MAX_API_BODY).await {
-                Ok(body) => body,
-                Err(reply) => return reply,
-            };
-            match serde_json::from_slice::<ConsoleLine>(&body) {
-                Ok(line) => json_reply(&serde_json::json!({
-                    "output": crate::console::execute_line(&node, &line.line).await
-                })),
-                Err(e) => problem(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-request",
-                    "Invalid console line",
-                    &format!("{e} (expected {{\"line\":\"status\"}})"),
-                ),
-            }
-        }
-        (&Method::POST, "/v1/members") => {
-            let body = match read_body(request, MAX_API_BODY).await {
-                Ok(body) => body,
-                Err(reply) => return reply,
-            };
-            match serde_json::from_slice::<MemberChange>(&body) {
-                Ok(change) => membership_reply(node.change_membership(change.into_request()).await),
-                Err(e) => problem(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-request",
-                    "Invalid membership change",
-                    &format!("{e} (expected {{\"add\":\"HOST:PORT\"}} or {{\"remove\":\"HOST:PORT\",\"force\":false}}, optional \"timeout_s\")"),
-                ),
-            }
-        }
-        (&Method::POST, crate::node::READ_INDEX_PATH) => {
-            peer_rpc(request, |(): ()| async move {
-                Ok(node.handle_read_index().await)
-            })
-            .await
-        }
-        _ => problem(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "No such host endpoint",
-            &format!("{method} {path}"),
-        ),
-    }
-}
-
-/// The body of `POST /v1/console`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConsoleLine {
-    line: String,
-}
-
-/// The body of `POST /v1/members`: exactly one of `add` and `remove`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MemberChange {
-    add: Option<String>,
-    remove: Option<String>,
-    #[serde(default)]
-    force: bool,
-    timeout_s: Option<u64>,
-}
-
-impl MemberChange {
-    fn into_request(self) -> MembershipRequest {
-        match (self.add, self.remove) {
-            (Some(addr), None) => MembershipRequest::Add {
-                addr,
-                timeout_ms: self
-                    .timeout_s
-                    .map_or(ADD_TIMEOUT.as_millis() as u64, |s| s.saturating_mul(1000)),
-            },
-            (None, Some(addr)) => MembershipRequest::Remove {
-                addr,
-                timeout_ms: self
-                    .timeout_s
-                    .map_or(REMOVE_TIMEOUT.as_millis() as u64, |s| {
-                        s.saturating_mul(1000)
-                    }),
-                force: self.force,
-            },
-            // Neither or both: an address nobody has, refused as malformed.
-            _ => MembershipRequest::Add {
-                addr: "give exactly one of add and remove".into(),
-                timeout_ms: 0,
-            },
-        }
-    }
-}
-
-/// The answer to `POST /v1/members`.
-fn membership_reply(result: Result<Members, MembershipError>) -> Reply {
-    let (status, kind) = match &result {
-        Ok(members) => return json_reply(members),
-        Err(MembershipError::BadAddress(_)) => (StatusCode::BAD_REQUEST, "invalid-request"),
-        Err(MembershipError::AlreadyMember { .. } | MembershipError::IdTaken { .. }) => {
-            (StatusCode::CONFLICT, "already-member")
-        }
-        Err(MembershipError::NotMember(_)) => (StatusCode::NOT_FOUND, "not-member"),
-        Err(MembershipError::Busy) => (StatusCode::CONFLICT, "membership-busy"),
-        Err(MembershipError::NoQuorum { .. } | MembershipError::LastVoter(_)) => {
-            (StatusCode::CONFLICT, "no-quorum")
-        }
-        Err(MembershipError::Unreachable { .. }) => (StatusCode::BAD_GATEWAY, "unreachable"),
-        Err(MembershipError::Timeout { .. }) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-    };
-    let detail = result.err().map(|e| e.to_string()).unwrap_or_default();
-    problem(status, kind, "Membership change refused", &detail)
-}
-
-/// The answer to `POST /v1/plugin`.
-fn install_reply(result: Result<Installed, InstallError>) -> Reply {
-    match result {
-        Ok(installed) => {
-            let mut reply = json_reply(&installed);
-            *reply.status_mut() = StatusCode::CREATED;
-            reply
-        }
-        Err(InstallError::Refused { step, reason }) => problem_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "plugin-refused",
-            "Plugin refused",
-            &format!("{step}: {reason}"),
-            serde_json::json!({ "step": step }),
-        ),
-        Err(InstallError::FailedOnApply(reason)) => problem_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "plugin-refused",
-            "Plugin refused when applied",
-            &reason,
-            serde_json::json!({ "step": "apply" }),
-        ),
-        Err(InstallError::Unchanged(reason)) => problem(
-            StatusCode::CONFLICT,
-            "plugin-unchanged",
-            "Plugin already installed",
-            &reason,
-        ),
-        Err(other) => problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Install not committed",
-            &other.to_string(),
-        ),
-    }
-}
-
-/// Host-level read consistency, from the query string: `consistency=local` or the default.
-pub(super) fn consistency_of(query: &str) -> Consistency {
-    let local = query.split('&').any(|pair| pair == "consistency=local");
-    if local {
-        Consistency::Local
+    let path = request.uri().path();
+    if path == "/v1" || path.starts_with("/v1/") {
+        boxed(super::admin::route(node, request).await)
     } else {
-        Consistency::Linearizable
+        plugin_route(node, streams, ip, request).await
     }
 }
 
+/// Turns the plugin's response into a hyper response (invalid status or headers become a 500).
 pub(super) fn to_reply(response: HttpResponse) -> Reply {
     let Ok(status) = StatusCode::from_u16(response.status) else {
         return problem(
@@ -522,141 +206,115 @@ pub(super) fn to_reply(response: HttpResponse) -> Reply {
         })
 }
 
-pub(super) fn plugin_fault(detail: &str) -> Reply {
-    problem(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "plugin-fault",
-        "The plugin failed on this request",
-        detail,
-    )
+/// The problem response for a request the node could not serve.
+pub(super) fn serve_error(error: &ServeError) -> Reply {
+    match error {
+        ServeError::NoHttpFront => problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such route",
+            &error.to_string(),
+        ),
+        ServeError::Local(_) => {
+            let mut reply = problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "Node overloaded",
+                &error.to_string(),
+            );
+            reply.headers_mut().insert(
+                hyper::header::RETRY_AFTER,
+                hyper::header::HeaderValue::from_static("1"),
+            );
+            reply
+        }
+        ServeError::Fault(detail) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "plugin-fault",
+            "The plugin failed on this request",
+            detail,
+        ),
+        ServeError::BadKey => problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid Idempotency-Key",
+            &error.to_string(),
+        ),
+        ServeError::KeyReused(detail) => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "Idempotency key reused",
+            detail,
+        ),
+    }
 }
 
-async fn plugin_route(node: Node, request: Request<Incoming>) -> Response<ApiBody> {
-    let method = request.method().to_string();
-    let path = request.uri().path().to_string();
-    let query = request.uri().query().unwrap_or("").to_string();
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .filter_map(|(name, value)| {
-            value
-                .to_str()
-                .ok()
-                .map(|v| (name.as_str().to_string(), v.to_string()))
-        })
-        .collect();
-    let body = match read_body(request, MAX_API_BODY).await {
-        Ok(body) => body,
-        Err(reply) => return boxed(reply),
-    };
-    let request = HttpRequest {
-        method,
-        path,
-        query,
+/// The request as the plugin sees it. A verified admin bearer becomes `role` and its header is
+/// removed; any other header passes as is. Headers that are not visible ASCII are dropped,
+/// except an `Idempotency-Key`, which is then refused (it must not be silently ignored).
+fn plugin_request(
+    node: &Node,
+    parts: &hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<HttpRequest, ServeError> {
+    // An --insecure node checks nothing: every caller is an admin there.
+    let role = super::auth::role_of(node, &parts.headers);
+    // A verified admin bearer is consumed here; any other (a customer's capability token)
+    // reaches the plugin.
+    let consumed = super::auth::bearer(&parts.headers)
+        .is_some_and(|token| node.credentials().tokens.verify(token).is_some());
+    let mut headers = Vec::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        if consumed && name == hyper::header::AUTHORIZATION {
+            continue;
+        }
+        match value.to_str() {
+            Ok(value) => headers.push((name.as_str().to_string(), value.to_string())),
+            Err(_) if name.as_str() == "idempotency-key" => return Err(ServeError::BadKey),
+            Err(_) => {}
+        }
+    }
+    Ok(HttpRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
         headers,
         body: body.to_vec(),
-    };
-    let front = node.front();
-    let action = match front.call(|plugin| plugin.route(&request)) {
-        Ok(action) => action,
-        Err(e) => return boxed(plugin_fault(&e.to_string())),
-    };
-    let mut replayed = false;
-    let outcome = match action {
-        RouteAction::Respond(response) => return boxed(to_reply(response)),
-        RouteAction::Watch(watch) => return super::events::stream(node, request, watch).await,
-        RouteAction::Read(query) => match node.read(&query, consistency_of(&request.query)).await {
-            Ok(result) => Outcome::Finished(result),
-            Err(e) => Outcome::Unavailable(e.to_string()),
-        },
-        RouteAction::Write(command) => {
-            let payload = match request_key(&request) {
-                Ok(Some(key)) => Payload::KeyedCommand { key, command },
-                Ok(None) => Payload::Command(command),
-                Err(detail) => {
-                    return boxed(problem(
-                        StatusCode::BAD_REQUEST,
-                        "invalid-request",
-                        "Invalid Idempotency-Key",
-                        &detail,
-                    ))
-                }
-            };
-            match node.write(payload).await {
-                Ok(Committed {
-                    outcome: ApplyOutcome::Failed(reason),
-                    ..
-                }) => return boxed(plugin_fault(&reason)),
-                Ok(Committed {
-                    outcome: ApplyOutcome::KeyReused(reason),
-                    ..
-                }) => {
-                    return boxed(problem(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "idempotency-key-reused",
-                        "Idempotency key reused",
-                        &reason,
-                    ))
-                }
-                Ok(committed) => {
-                    replayed = matches!(committed.outcome, ApplyOutcome::Replayed(_));
-                    match committed.outcome.command_result() {
-                        Some(result) => Outcome::Finished(result),
-                        None => {
-                            return boxed(plugin_fault(&format!(
-                                "unexpected outcome {:?}",
-                                committed.outcome
-                            )))
-                        }
-                    }
-                }
-                Err(e) => Outcome::Unavailable(e.to_string()),
-            }
-        }
-    };
-    let mut reply = match front.call(|plugin| plugin.render(&request, &outcome)) {
-        Ok(response) => to_reply(response),
-        Err(e) => plugin_fault(&e.to_string()),
-    };
-    if replayed {
-        reply.headers_mut().insert(
-            "idempotent-replayed",
-            hyper::header::HeaderValue::from_static("true"),
-        );
-    }
-    boxed(reply)
+        role: role.map(|r| r.name().to_string()),
+        entropy: fresh_entropy(),
+        now_ms: crate::node::now_ms(),
+    })
 }
 
-/// Longest accepted `Idempotency-Key`.
-const MAX_KEY_LEN: usize = 255;
-
-/// The request's `Idempotency-Key` with a digest of the request; `Err` says why a key is
-/// malformed.
-fn request_key(request: &HttpRequest) -> Result<Option<RequestKey>, String> {
-    let Some((_, key)) = request
-        .headers
-        .iter()
-        .find(|(name, _)| name == "idempotency-key")
-    else {
-        return Ok(None);
+async fn plugin_route(
+    node: Node,
+    streams: Arc<Streams>,
+    ip: IpAddr,
+    request: Request<Incoming>,
+) -> Response<ApiBody> {
+    let (parts, body) = request.into_parts();
+    let limits = node.http_limits().clone();
+    let body =
+        match super::body::read(&parts.headers, body, limits.max_body, limits.body_timeout).await {
+            Ok(body) => body,
+            Err(reply) => return boxed(reply),
+        };
+    let request = match plugin_request(&node, &parts, body) {
+        Ok(request) => request,
+        Err(e) => return boxed(serve_error(&e)),
     };
-    let visible = key.bytes().all(|b| b.is_ascii_graphic());
-    if key.is_empty() || key.len() > MAX_KEY_LEN || !visible {
-        return Err(format!(
-            "an Idempotency-Key is 1 to {MAX_KEY_LEN} visible ASCII characters"
-        ));
+    match node.serve_http(request.clone()).await {
+        Ok(Served::Response { response, replayed }) => {
+            let mut reply = to_reply(response);
+            if replayed {
+                reply.headers_mut().insert(
+                    "idempotent-replayed",
+                    hyper::header::HeaderValue::from_static("true"),
+                );
+            }
+            boxed(reply)
+        }
+        Ok(Served::Watch(watch)) => super::events::stream(node, ip, streams, request, watch).await,
+        Err(e) => boxed(serve_error(&e)),
     }
-    let mut digest = Sha256::new();
-    for part in [
-        request.method.as_bytes(),
-        request.path.as_bytes(),
-        &request.body,
-    ] {
-        digest.update((part.len() as u64).to_be_bytes());
-        digest.update(part);
-    }
-    Ok(Some(RequestKey {
-        key: key.clone(),
-        fingerprint: digest.finalize().into(),
-    }))
 }

@@ -1,8 +1,5 @@
 //! Operator views of a node: the log decoded entry by entry, and snapshots on demand.
 
-use std::time::Duration;
-
-use openraft::async_runtime::WatchReceiver;
 use openraft::storage::RaftLogReader;
 use openraft::EntryPayload;
 use serde::{Deserialize, Serialize};
@@ -48,7 +45,7 @@ pub struct LogLine {
 }
 
 impl Node {
-    /// Up to `count` entries from `from` (default: the last `count`), decoded.
+    /// Up to `count` (at most 1000) entries from `from` (default: the last `count`), decoded.
     ///
     /// # Errors
     /// If the log store cannot be read.
@@ -72,23 +69,14 @@ impl Node {
             .entries(start, end)
             .await
             .map_err(|e| format!("cannot read the log: {e}"))?;
-        Ok(entries
-            .iter()
-            .map(|entry| self.describe_entry(entry))
-            .collect())
+        let mut lines = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            lines.push(self.describe_entry(entry).await);
+        }
+        Ok(lines)
     }
 
-    fn describe_entry(&self, entry: &Entry) -> LogLine {
-        let describe = |command: &[u8]| {
-            self.front()
-                .call(|plugin| plugin.describe(command, None))
-                .unwrap_or_else(|e| {
-                    format!(
-                        "({} bytes; the plugin cannot describe it: {e})",
-                        command.len()
-                    )
-                })
-        };
+    async fn describe_entry(&self, entry: &Entry) -> LogLine {
         let (kind, text) = match &entry.payload {
             EntryPayload::Blank => ("blank", "a new leader's first entry".to_string()),
             EntryPayload::Membership(m) => {
@@ -105,20 +93,40 @@ impl Node {
                 )
             }
             EntryPayload::Normal(envelope) => match &envelope.payload {
-                Payload::Command(command) => ("command", describe(command)),
+                Payload::Command(command) => {
+                    ("command", self.describe(command.clone(), None).await)
+                }
                 Payload::KeyedCommand { key, command } => (
                     "command",
-                    format!("{} (idempotency key {:?})", describe(command), key.key),
+                    format!(
+                        "{} (idempotency key {:?})",
+                        self.describe(command.clone(), None).await,
+                        key.key
+                    ),
                 ),
-                Payload::InstallPlugin { image, bootstrap } => (
+                Payload::InstallPlugin {
+                    image, bootstrap, ..
+                } => (
                     "install-plugin",
                     format!(
                         "install plugin {}{} ({} bytes)",
-                        image.short_hash(),
+                        image.hash.short(),
                         if *bootstrap { " if none yet" } else { "" },
                         image.bytes.len()
                     ),
                 ),
+                Payload::Configure(config) => (
+                    "configure",
+                    format!(
+                        "limits: fuel {} per call, {} per state call, memory {} MiB, stack {} KiB; snapshot every {} entries",
+                        config.limits.fuel_per_call,
+                        config.limits.fuel_per_state_call,
+                        config.limits.memory_bytes >> 20,
+                        config.limits.stack_bytes >> 10,
+                        config.snapshot_every
+                    ),
+                ),
+                Payload::Checkpoint => ("checkpoint", "a snapshot on every replica".to_string()),
             },
         };
         LogLine {
@@ -126,38 +134,6 @@ impl Node {
             term: entry.log_id.leader_id.term,
             kind: kind.to_string(),
             text,
-        }
-    }
-
-    /// Builds a snapshot now and waits (up to 30 s) until it is in place; returns its index.
-    ///
-    /// # Errors
-    /// If Raft is not running or the snapshot does not appear in time.
-    pub async fn snapshot_now(&self) -> Result<u64, String> {
-        let applied = self.applied_index();
-        self.inner
-            .raft
-            .trigger()
-            .snapshot()
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut metrics = self.inner.raft.metrics();
-        let waited = tokio::time::timeout(Duration::from_secs(30), async {
-            loop {
-                let at = metrics.borrow_watched().snapshot.map(|id| id.index);
-                if at.is_some_and(|index| index >= applied) {
-                    return at;
-                }
-                if metrics.changed().await.is_err() {
-                    return None;
-                }
-            }
-        })
-        .await;
-        match waited {
-            Ok(Some(index)) => Ok(index),
-            Ok(None) => Err("raft stopped".into()),
-            Err(_) => Err("no snapshot within 30 s".into()),
         }
     }
 }

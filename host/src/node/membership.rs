@@ -1,26 +1,29 @@
-//! Runtime membership changes, one at a time, run by the leader (other nodes forward):
+//! Runtime membership changes, one at a time, run by the leader (other nodes forward them):
 //! `add` makes a running node a learner, waits until it has caught up, then a voter;
 //! `remove` takes a node out, handing leadership over first when it is the leader, and refuses
-//! a change that would leave fewer reachable voters than a majority unless forced.
+//! a change that would leave fewer reachable voters than a majority unless forced; `join` is
+//! how a node started with `--join` asks to be added (and, if its id is still a member from a
+//! lost data dir, to have that old incarnation removed first).
 //!
 //! Membership lives in the replicated log (openraft's membership entries), so it survives
-//! restarts; `config.json` only bootstraps a new cluster.
+//! restarts; `config.json` only bootstraps a new cluster. Addresses are compared as written or
+//! as they resolve (see [`super::addr`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use openraft::async_runtime::WatchReceiver;
 use openraft::errors::{ClientWriteError, RaftError};
-use openraft::{BasicNode, ChangeMembers, Instant as _};
+use openraft::{ChangeMembers, Instant as _};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{resolve, Node, NodeStatus};
-
-/// Path a node forwards membership requests to on the leader.
-pub const FORWARD_MEMBERSHIP_PATH: &str = "/v1/forward/membership";
-/// Path the leader tells a removed node that it was removed.
-pub const RETIRE_PATH: &str = "/v1/forward/retire";
+use super::addr::{is_host_port, same_addr};
+use super::peer::{NodeInfo, NodeRequest, NodeResponse};
+use super::write::OnLeader;
+use super::Node;
+use crate::raft::transport::{path, PeerError};
+use crate::raft::Member;
 
 /// Default wait for a new node to catch up.
 pub const ADD_TIMEOUT: Duration = Duration::from_secs(60);
@@ -30,14 +33,14 @@ pub const REMOVE_TIMEOUT: Duration = Duration::from_secs(15);
 /// A membership change.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum MembershipRequest {
-    /// Add the node listening at `addr` (it reports its own id).
+    /// Add the node listening at `addr` (its API or peer address; it reports its own id).
     Add {
         /// `host:port` of the running node.
         addr: String,
         /// How long it may take to catch up.
         timeout_ms: u64,
     },
-    /// Remove the member at `addr`.
+    /// Remove the member at `addr` (API or peer address).
     Remove {
         /// `host:port` of the member.
         addr: String,
@@ -46,15 +49,23 @@ pub enum MembershipRequest {
         /// Remove even if fewer than a majority of the remaining voters are reachable.
         force: bool,
     },
+    /// A node started with `--join` asks to be added; an old member with its id is removed
+    /// first (it lost its state).
+    Join {
+        /// Its id.
+        id: u64,
+        /// Its addresses.
+        member: Member,
+    },
 }
 
-/// The membership after a change, as `members` shows it.
+/// The membership, as `members` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Members {
-    /// Voting members: id and address.
-    pub voters: BTreeMap<u64, String>,
-    /// Learners (catching up, not voting): id and address.
-    pub learners: BTreeMap<u64, String>,
+    /// Voting members: id and addresses.
+    pub voters: BTreeMap<u64, Member>,
+    /// Learners (catching up, not voting): id and addresses.
+    pub learners: BTreeMap<u64, Member>,
     /// The leader's id, if known.
     pub leader: Option<u64>,
     /// On the leader: the members it heard from within the last few heartbeats (itself
@@ -91,7 +102,7 @@ pub enum MembershipError {
         member: String,
     },
     /// The node to add does not answer.
-    #[error("cannot reach {addr}: {reason} (is `host --id N` running there?)")]
+    #[error("cannot reach {addr}: {reason} (is `host --id N` running there, with this cluster's secrets?)")]
     Unreachable {
         /// The address.
         addr: String,
@@ -133,17 +144,35 @@ pub enum MembershipError {
     LeaderChanged(String),
 }
 
+fn check_address(addr: &str) -> Result<(), MembershipError> {
+    if is_host_port(addr) && super::addr::resolve(addr).is_ok() {
+        Ok(())
+    } else {
+        Err(MembershipError::BadAddress(addr.to_string()))
+    }
+}
+
+/// The member of `set` at `addr` (API or peer address).
+fn find(set: &BTreeMap<u64, Member>, addr: &str) -> Option<u64> {
+    set.iter()
+        .find(|(_, m)| same_addr(&m.api, addr) || same_addr(&m.peer, addr))
+        .map(|(id, _)| *id)
+}
+
+fn timeout_of(request: &MembershipRequest) -> Duration {
+    match request {
+        MembershipRequest::Add { timeout_ms, .. }
+        | MembershipRequest::Remove { timeout_ms, .. } => Duration::from_millis(*timeout_ms),
+        MembershipRequest::Join { .. } => ADD_TIMEOUT + REMOVE_TIMEOUT,
+    }
+}
+
 impl Node {
     /// The current membership as this node knows it.
     pub fn members(&self) -> Members {
         let metrics = self.inner.raft.metrics().borrow_watched().clone();
         let membership = metrics.membership_config.membership();
-        let addr = |id: &u64| {
-            membership
-                .get_node(id)
-                .map(|n| n.addr.clone())
-                .unwrap_or_default()
-        };
+        let member = |id: u64| membership.get_node(&id).cloned().map(|m| (id, m));
         let is_leader = metrics.current_leader == Some(self.inner.id);
         let reachable = if is_leader {
             membership
@@ -155,8 +184,8 @@ impl Node {
             Vec::new()
         };
         Members {
-            voters: membership.voter_ids().map(|id| (id, addr(&id))).collect(),
-            learners: membership.learner_ids().map(|id| (id, addr(&id))).collect(),
+            voters: membership.voter_ids().filter_map(member).collect(),
+            learners: membership.learner_ids().filter_map(member).collect(),
             leader: metrics.current_leader,
             reachable,
         }
@@ -170,62 +199,35 @@ impl Node {
         &self,
         request: MembershipRequest,
     ) -> Result<Members, MembershipError> {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        if let MembershipRequest::Add { addr, .. } | MembershipRequest::Remove { addr, .. } =
+            &request
+        {
+            check_address(addr)?;
+        }
+        let deadline = Instant::now() + timeout_of(&request) + Duration::from_secs(10);
         loop {
-            match self.try_change_membership(&request).await {
+            let attempt = self
+                .on_leader(
+                    deadline,
+                    NodeRequest::Membership(request.clone()),
+                    || async { OnLeader::Done(self.lead_change(request.clone()).await) },
+                    |response| match response {
+                        NodeResponse::Membership(result) => Some(OnLeader::Done(result)),
+                        _ => None,
+                    },
+                )
+                .await
+                .map_err(|e| MembershipError::NoLeader(e.to_string()))?;
+            match attempt {
                 Err(MembershipError::LeaderChanged(reason)) if Instant::now() < deadline => {
                     tracing::info!(%reason, "leadership moved; retrying the membership change");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    self.wait_for_change(deadline, Duration::from_millis(200))
+                        .await;
                 }
                 Err(MembershipError::LeaderChanged(reason)) => {
                     return Err(MembershipError::NoLeader(reason))
                 }
                 other => return other,
-            }
-        }
-    }
-
-    /// One attempt: run here if this node leads, else forward to the leader.
-    async fn try_change_membership(
-        &self,
-        request: &MembershipRequest,
-    ) -> Result<Members, MembershipError> {
-        let request = request.clone();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let metrics = self.inner.raft.metrics().borrow_watched().clone();
-            match metrics.current_leader {
-                Some(leader) if leader == self.inner.id => return self.lead_change(request).await,
-                Some(leader) => {
-                    let Some(addr) = metrics
-                        .membership_config
-                        .membership()
-                        .get_node(&leader)
-                        .map(|n| n.addr.clone())
-                    else {
-                        return Err(MembershipError::NoLeader("leader address unknown".into()));
-                    };
-                    let timeout = request_timeout(&request) + Duration::from_secs(10);
-                    return self
-                        .inner
-                        .peers
-                        .call::<_, Result<Members, MembershipError>>(
-                            &addr,
-                            FORWARD_MEMBERSHIP_PATH,
-                            &request,
-                            timeout,
-                        )
-                        .await
-                        .map_err(|e| MembershipError::NoLeader(e.to_string()))?;
-                }
-                None if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                None => {
-                    return Err(MembershipError::LeaderChanged(
-                        "none elected within 5 s".into(),
-                    ))
-                }
             }
         }
     }
@@ -249,7 +251,14 @@ impl Node {
         };
         match request {
             MembershipRequest::Add { addr, timeout_ms } => {
-                self.add(&addr, Duration::from_millis(timeout_ms)).await
+                let info = self.ask_new_node(&addr).await?;
+                self.add(
+                    info.id,
+                    info.member,
+                    &addr,
+                    Duration::from_millis(timeout_ms),
+                )
+                .await
             }
             MembershipRequest::Remove {
                 addr,
@@ -259,29 +268,76 @@ impl Node {
                 self.remove(&addr, Duration::from_millis(timeout_ms), force)
                     .await
             }
+            MembershipRequest::Join { id, member } => {
+                let members = self.members();
+                let old = members
+                    .voters
+                    .get(&id)
+                    .or(members.learners.get(&id))
+                    .cloned();
+                if let Some(old) = old {
+                    tracing::warn!(
+                        id,
+                        "node {id} asks to join again: removing its lost incarnation first"
+                    );
+                    self.remove(&old.api, REMOVE_TIMEOUT, false).await?;
+                }
+                let addr = member.api.clone();
+                self.add(id, member, &addr, ADD_TIMEOUT).await
+            }
         }
     }
 
-    async fn add(&self, addr: &str, timeout: Duration) -> Result<Members, MembershipError> {
-        check_address(addr)?;
-        let status: NodeStatus = self
-            .inner
-            .peers
-            .get_json(addr, "/v1/status", Duration::from_secs(3))
+    /// Who listens at `addr`: asked over the peer channel, at `addr` itself or, when that is an
+    /// API address, at the peer address its `/v1/peer` names.
+    async fn ask_new_node(&self, addr: &str) -> Result<NodeInfo, MembershipError> {
+        let unreachable = |reason: String| MembershipError::Unreachable {
+            addr: addr.to_string(),
+            reason,
+        };
+        let info_at = |peer: String| async move {
+            match self
+                .inner
+                .peers
+                .call::<_, NodeResponse>(
+                    &peer,
+                    path::NODE,
+                    &NodeRequest::Info,
+                    Duration::from_secs(3),
+                )
+                .await
+            {
+                Ok(NodeResponse::Info(info)) => Ok(info),
+                Ok(_) => Err("it answered with something else".to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        if let Ok(info) = info_at(addr.to_string()).await {
+            return Ok(info);
+        }
+        let peer = crate::http::client::peer_address_of(addr)
             .await
-            .map_err(|e| MembershipError::Unreachable {
-                addr: addr.to_string(),
-                reason: e.to_string(),
-            })?;
-        let id = status.id;
+            .map_err(unreachable)?;
+        info_at(peer).await.map_err(unreachable)
+    }
+
+    async fn add(
+        &self,
+        id: u64,
+        member: Member,
+        addr: &str,
+        timeout: Duration,
+    ) -> Result<Members, MembershipError> {
         let members = self.members();
-        let resuming = members.learners.get(&id).is_some_and(|a| a == addr);
+        let resuming = members.learners.get(&id) == Some(&member);
         let others = members
             .voters
             .iter()
             .chain(members.learners.iter().filter(|_| !resuming));
-        for (member_id, member_addr) in others {
-            if *member_id == id && member_addr == addr {
+        for (member_id, existing) in others {
+            let same_node =
+                same_addr(&existing.api, &member.api) || same_addr(&existing.peer, &member.peer);
+            if *member_id == id && same_node {
                 return Err(MembershipError::AlreadyMember {
                     addr: addr.to_string(),
                     id,
@@ -291,22 +347,19 @@ impl Node {
                 return Err(MembershipError::IdTaken {
                     addr: addr.to_string(),
                     id,
-                    member: member_addr.clone(),
+                    member: existing.api.clone(),
                 });
             }
-            if member_addr == addr {
+            if same_node {
                 return Err(MembershipError::AlreadyMember {
                     addr: addr.to_string(),
                     id: *member_id,
                 });
             }
         }
-        let node = BasicNode {
-            addr: addr.to_string(),
-        };
         // A learner left by an earlier attempt (timed out, or leadership moved) is resumed.
         if !resuming {
-            match self.inner.raft.add_learner(id, node, false).await {
+            match self.inner.raft.add_learner(id, member.clone(), false).await {
                 Ok(_) => {}
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(e))) => {
                     return Err(MembershipError::LeaderChanged(e.to_string()))
@@ -317,6 +370,7 @@ impl Node {
         let target = self.status().last_log_index.unwrap_or(0);
         tracing::info!(id, addr, target, "new learner; waiting until it catches up");
         let deadline = Instant::now() + timeout;
+        let mut metrics = self.inner.raft.metrics();
         let mut last_reported = 0;
         loop {
             let matched = self.matched(id);
@@ -327,7 +381,8 @@ impl Node {
                 tracing::info!(id, matched, target, "learner catching up");
                 last_reported = matched;
             }
-            if Instant::now() >= deadline {
+            let changed = tokio::time::timeout_at(deadline, metrics.changed()).await;
+            if changed.is_err() {
                 return Err(MembershipError::Timeout {
                     secs: timeout.as_secs(),
                     reached: format!(
@@ -335,7 +390,6 @@ impl Node {
                     ),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.commit_change(
             ChangeMembers::AddVoterIds(BTreeSet::from([id])),
@@ -352,20 +406,14 @@ impl Node {
         timeout: Duration,
         force: bool,
     ) -> Result<Members, MembershipError> {
-        check_address(addr)?;
         let members = self.members();
-        let find = |set: &BTreeMap<u64, String>| {
-            set.iter()
-                .find(|(_, a)| a.as_str() == addr)
-                .map(|(id, _)| *id)
-        };
-        if let Some(id) = find(&members.learners) {
+        if let Some(id) = find(&members.learners, addr) {
             self.commit_change(ChangeMembers::RemoveNodes(BTreeSet::from([id])), timeout)
                 .await?;
-            self.tell_removed(addr).await;
+            self.tell_removed(members.learners.get(&id)).await;
             return Ok(self.members());
         }
-        let Some(id) = find(&members.voters) else {
+        let Some(id) = find(&members.voters, addr) else {
             return Err(MembershipError::NotMember(addr.to_string()));
         };
         let remaining: Vec<u64> = members
@@ -398,7 +446,7 @@ impl Node {
         // A removed voter is still a learner until removed as a node.
         self.commit_change(ChangeMembers::RemoveNodes(BTreeSet::from([id])), timeout)
             .await?;
-        self.tell_removed(addr).await;
+        self.tell_removed(members.voters.get(&id)).await;
         Ok(self.members())
     }
 
@@ -425,26 +473,50 @@ impl Node {
             .await
             .map_err(|e| MembershipError::Raft(e.to_string()))?;
         let deadline = Instant::now() + Duration::from_secs(5);
+        let mut metrics = self.inner.raft.metrics();
         while self.inner.raft.is_leader() || self.members().leader.is_none() {
-            if Instant::now() >= deadline {
+            if tokio::time::timeout_at(deadline, metrics.changed())
+                .await
+                .is_err()
+            {
                 return Err(MembershipError::Timeout {
                     secs: 5,
                     reached: format!("node {successor} did not take over leadership"),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Box::pin(self.change_membership(MembershipRequest::Remove {
+        let request = MembershipRequest::Remove {
             addr: addr.to_string(),
             timeout_ms: timeout.as_millis() as u64,
             force,
-        }))
-        .await
+        };
+        let Some((_, leader)) = self.leader() else {
+            return Err(MembershipError::NoLeader(
+                "no leader after the hand-over".into(),
+            ));
+        };
+        let answer: Result<NodeResponse, PeerError> = self
+            .inner
+            .peers
+            .call(
+                &leader.peer,
+                path::NODE,
+                &NodeRequest::Membership(request),
+                timeout + Duration::from_secs(10),
+            )
+            .await;
+        match answer {
+            Ok(NodeResponse::Membership(result)) => result,
+            Ok(_) => Err(MembershipError::Raft(
+                "the new leader answered with something else".into(),
+            )),
+            Err(e) => Err(MembershipError::NoLeader(e.to_string())),
+        }
     }
 
     async fn commit_change(
         &self,
-        change: ChangeMembers<u64, BasicNode>,
+        change: ChangeMembers<TypeConfigIds, Member>,
         timeout: Duration,
     ) -> Result<(), MembershipError> {
         match tokio::time::timeout(timeout, self.inner.raft.change_membership(change, false)).await
@@ -462,33 +534,75 @@ impl Node {
     }
 
     /// Best effort: tells a removed node to stop taking part.
-    async fn tell_removed(&self, addr: &str) {
-        let told: Result<(), _> = self
+    async fn tell_removed(&self, member: Option<&Member>) {
+        let Some(member) = member else { return };
+        let told: Result<NodeResponse, _> = self
             .inner
             .peers
-            .call(addr, RETIRE_PATH, &self.inner.id, Duration::from_secs(2))
+            .call(
+                &member.peer,
+                path::NODE,
+                &NodeRequest::Retire,
+                Duration::from_secs(2),
+            )
             .await;
         if let Err(e) = told {
-            tracing::info!(addr, error = %e, "could not tell the removed node; it will find out");
+            tracing::info!(addr = %member.api, error = %e, "could not tell the removed node; it will find out");
         }
     }
 
-    /// Stops this node's Raft: it was removed from the cluster.
-    pub(crate) async fn retire(&self, by: u64) {
-        let members = self.members();
-        if members.voters.contains_key(&self.inner.id)
-            || members.learners.contains_key(&self.inner.id)
-        {
-            // Not yet applied here; the leader's word is enough, the log will agree.
-            tracing::info!(by, "removed from the cluster by the leader");
+    /// Stops this node's Raft because `sender` says it was removed: believed only when the
+    /// sender leads and its membership no longer has this node (a member cannot retire another
+    /// at will).
+    pub(crate) async fn retire(&self, sender: Option<u64>) -> Result<(), String> {
+        let Some(sender) = sender.or_else(|| self.members().leader) else {
+            return Err("retire refused: the sender is unknown".into());
+        };
+        let peer = self
+            .inner
+            .raft
+            .metrics()
+            .borrow_watched()
+            .membership_config
+            .membership()
+            .get_node(&sender)
+            .map(|m| m.peer.clone())
+            .ok_or_else(|| format!("retire refused: node {sender} is not a member here"))?;
+        let answer: Result<NodeResponse, PeerError> = self
+            .inner
+            .peers
+            .call(
+                &peer,
+                path::NODE,
+                &NodeRequest::Info,
+                Duration::from_secs(2),
+            )
+            .await;
+        let info = match answer {
+            Ok(NodeResponse::Info(info)) => info,
+            _ => return Err("retire refused: cannot confirm with the sender".into()),
+        };
+        let still_member =
+            info.voters.contains_key(&self.inner.id) || info.learners.contains_key(&self.inner.id);
+        if info.leader != Some(sender) || still_member {
+            tracing::warn!(
+                sender,
+                "a retire request that the cluster's membership does not back was refused"
+            );
+            return Err("retire refused: this node is still a member".into());
         }
         tracing::warn!(
-            by,
+            by = sender,
             "this node was removed from the cluster and stops taking part"
         );
-        if let Err(e) = self.inner.raft.shutdown().await {
-            tracing::warn!(error = %e, "raft shutdown");
-        }
+        let raft = self.inner.raft.clone();
+        // Shut down after answering, so the leader gets its reply.
+        tokio::spawn(async move {
+            if let Err(e) = raft.shutdown().await {
+                tracing::warn!(error = %e, "raft shutdown");
+            }
+        });
+        Ok(())
     }
 
     /// The leader's replication progress for `id` (0 when unknown).
@@ -501,7 +615,7 @@ impl Node {
             .map_or(0, |log_id| log_id.index)
     }
 
-    /// Whether the leader heard from `id` within the last few election timeouts.
+    /// Whether the leader heard from `id` within the last few heartbeats.
     fn recently_heard(&self, id: u64) -> bool {
         if id == self.inner.id {
             return true;
@@ -511,7 +625,7 @@ impl Node {
             return false;
         };
         // Heartbeats go out every heartbeat interval; a node silent for several is not counted.
-        let window = Duration::from_millis((5 * self.inner.heartbeat_ms).max(500));
+        let window = Duration::from_millis((10 * self.inner.heartbeat_ms).max(1500));
         heartbeat
             .get(&id)
             .cloned()
@@ -519,6 +633,9 @@ impl Node {
             .is_some_and(|at| at.elapsed() < window)
     }
 }
+
+/// The node id type openraft's membership changes are keyed by.
+type TypeConfigIds = u64;
 
 /// `--join`: asks the cluster (through the member at `via`) to add this node, retrying until
 /// it is a member or the node stops. Progress goes to the log.
@@ -528,31 +645,63 @@ pub(super) async fn join(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     tokio::pin!(shutdown);
-    let own = node.inner.addr.to_string();
+    let request = NodeRequest::Membership(MembershipRequest::Join {
+        id: node.inner.id,
+        member: node.inner.member.clone(),
+    });
     loop {
         let asked = async {
-            let status: NodeStatus = node
+            let peer = match node
                 .inner
                 .peers
-                .get_json(&via, "/v1/status", Duration::from_secs(2))
-                .await
-                .map_err(|e| e.to_string())?;
-            let leader = status.leader_addr.ok_or("the member knows no leader yet")?;
-            let request = MembershipRequest::Add {
-                addr: own.clone(),
-                timeout_ms: ADD_TIMEOUT.as_millis() as u64,
-            };
-            node.inner
-                .peers
-                .call::<_, Result<Members, MembershipError>>(
-                    &leader,
-                    FORWARD_MEMBERSHIP_PATH,
-                    &request,
-                    ADD_TIMEOUT + Duration::from_secs(10),
+                .call::<_, NodeResponse>(
+                    &via,
+                    path::NODE,
+                    &NodeRequest::Info,
+                    Duration::from_secs(2),
                 )
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())
+            {
+                Ok(NodeResponse::Info(info)) => (info, via.clone()),
+                _ => {
+                    let peer = crate::http::client::peer_address_of(&via).await?;
+                    match node
+                        .inner
+                        .peers
+                        .call::<_, NodeResponse>(
+                            &peer,
+                            path::NODE,
+                            &NodeRequest::Info,
+                            Duration::from_secs(2),
+                        )
+                        .await
+                    {
+                        Ok(NodeResponse::Info(info)) => (info, peer),
+                        Ok(_) => return Err("the member answered with something else".to_string()),
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+            };
+            let (info, _) = peer;
+            let leader = info
+                .leader
+                .and_then(|id| info.voters.get(&id).cloned())
+                .ok_or("the member knows no leader yet")?;
+            match node
+                .inner
+                .peers
+                .call::<_, NodeResponse>(
+                    &leader.peer,
+                    path::NODE,
+                    &request,
+                    ADD_TIMEOUT + REMOVE_TIMEOUT + Duration::from_secs(10),
+                )
+                .await
+            {
+                Ok(NodeResponse::Membership(result)) => result.map_err(|e| e.to_string()),
+                Ok(_) => Err("the leader answered with something else".to_string()),
+                Err(e) => Err(e.to_string()),
+            }
         };
         let outcome = tokio::select! {
             _ = &mut shutdown => return,
@@ -571,21 +720,4 @@ pub(super) async fn join(
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
     }
-}
-
-fn request_timeout(request: &MembershipRequest) -> Duration {
-    match request {
-        MembershipRequest::Add { timeout_ms, .. }
-        | MembershipRequest::Remove { timeout_ms, .. } => Duration::from_millis(*timeout_ms),
-    }
-}
-
-fn check_address(addr: &str) -> Result<(), MembershipError> {
-    let well_formed = addr
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
-    if !well_formed || resolve(addr).is_err() {
-        return Err(MembershipError::BadAddress(addr.to_string()));
-    }
-    Ok(())
 }

@@ -1,26 +1,40 @@
-//! A node: wires the plugin runtime, the state machine, the log store, Raft, the peer network
-//! and the HTTP server together, and is the embedding API the fronts and tests use.
+//! A node: wires the plugin runtime, the state machine, the log store, Raft, the peer channel
+//! and the public HTTP server together, and is the embedding API the fronts and tests use.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use std::collections::BTreeMap;
-//! use host::{Consistency, Node, NodeOptions};
+//! use host::{Node, NodeOptions};
 //! use host::plugin::PluginImage;
+//! use host::raft::Member;
 //!
 //! let plugin = PluginImage::new(std::fs::read("plugins/seat.wasm")?);
-//! let members = BTreeMap::from([(0, "127.0.0.1:7000".to_string())]);
-//! let node = Node::start(NodeOptions::new(0, members, plugin)).await?;
+//! let member = Member { api: "127.0.0.1:7000".into(), peer: "127.0.0.1:7100".into() };
+//! let node = Node::start(NodeOptions::new(0, BTreeMap::from([(0, member)]), plugin)).await?;
 //! node.wait_for_plugin(std::time::Duration::from_secs(5)).await?;
-//! let status = node.status();
-//! println!("{} is {}", status.id, status.role);
+//! println!("{} is {}", node.id(), node.status().role);
 //! node.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! - [`addr`]: `host:port` checks and comparison.
+//! - `write`: proposing on the leader, forwarding commands from followers, bootstrap install.
+//! - `read`: read index and waiting for this node to apply that far.
+//! - `runner`: the one flow every front uses: the plugin decides, the node reads or writes,
+//!   the plugin renders.
+//! - `peer`: the node's requests on the peer channel.
+//! - `membership`, `plugin_admin`, `inspect`, `status`: operator actions and views.
+//! - `ticker`, `topics`: clock ticks through the log; which watch topics changed when.
+//! - `identity`: refusing to vote under the identity of a lost data dir.
 
-mod front;
+pub mod addr;
+mod identity;
 mod inspect;
 mod membership;
+mod peer;
 mod plugin_admin;
+mod read;
+mod runner;
 mod status;
 mod ticker;
 mod topics;
@@ -28,36 +42,36 @@ mod write;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openraft::async_runtime::WatchReceiver;
-use openraft::BasicNode;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-pub use front::{Front, FrontError};
 pub use inspect::LogLine;
-pub use membership::{
-    Members, MembershipError, MembershipRequest, ADD_TIMEOUT, FORWARD_MEMBERSHIP_PATH,
-    REMOVE_TIMEOUT, RETIRE_PATH,
-};
-pub use plugin_admin::{CurrentPlugin, InstallError, Installed, PluginReport};
+pub use membership::{Members, MembershipError, MembershipRequest, ADD_TIMEOUT, REMOVE_TIMEOUT};
+pub use peer::{NodeRequest, NodeResponse};
+pub use plugin_admin::{AdminError, CurrentPlugin, Installed, PluginReport, MAX_PLUGIN_BYTES};
+pub use read::{Consistency, ReadError};
+pub use runner::{consistency_of, ServeError, Served};
 pub use status::{NodeStatus, PeerStatus, PluginStatus};
 pub use topics::TopicChanges;
-pub use write::{
-    Committed, Consistency, ReadError, WriteError, FORWARD_WRITE_PATH, READ_INDEX_PATH,
-};
+pub use write::{Committed, WriteError};
 
-use crate::http::client::PeerClient;
-use crate::plugin::{Limits, LoadError, LoadedPlugin, PluginImage, Runtime};
+use crate::http::HttpLimits;
+use crate::plugin::{LoadError, LoadedPlugin, PluginImage, Runtime};
 use crate::raft::durable_log::DurableLogStore;
+use crate::raft::log_clock::LogClock;
 use crate::raft::log_store::MemLogStore;
-use crate::raft::network::Network;
 use crate::raft::snapshot_store::SnapshotStore;
-use crate::raft::state_machine::Machine;
-use crate::raft::{CommitEvent, Payload, Raft, StateMachine};
+use crate::raft::state_machine::local::LocalPool;
+use crate::raft::transport::incarnations::{self, Incarnations};
+use crate::raft::transport::{Network, PeerClient, PeerServer};
+use crate::raft::{CommitEvent, Machine, MachineConfig, Member, Raft, StateMachine};
+use crate::secrets::{PeerTls, PublicTls, Secrets, TokenStore};
 
 /// Raft timing. Shorter timeouts fail over faster but risk needless elections on a busy machine.
 #[derive(Debug, Clone, Copy)]
@@ -83,42 +97,71 @@ impl Default for Timing {
 /// Where a node keeps its Raft log and snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {
-    /// In memory: fast, gone when the process ends (demo and dev modes).
+    /// Log in memory, snapshots in a temporary folder: gone when the process ends (demo and
+    /// dev modes).
     Memory,
     /// On disk under this folder, fsynced before acknowledging (prod mode).
-    Durable(std::path::PathBuf),
+    Durable(PathBuf),
 }
 
-/// When to snapshot the state machine and compact the log.
-#[derive(Debug, Clone, Copy)]
-pub struct SnapshotSettings {
-    /// Snapshot once this many entries were applied since the last snapshot.
-    pub every_entries: u64,
-    /// Also snapshot at this interval if anything was applied since.
-    pub interval: Option<Duration>,
-    /// Entries kept in the log behind a snapshot, so slightly lagging followers need no snapshot.
-    pub keep_entries: u64,
+/// The credentials a node checks and presents.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The cluster's CA, from which the node mints its peer certificate for mutual TLS; `None`
+    /// runs the peer channel in plain TCP (`--insecure`).
+    pub peer: Option<Secrets>,
+    /// Admin tokens accepted on the public port.
+    pub tokens: Arc<TokenStore>,
+    /// Client-facing TLS (`--tls-cert`/`--tls-key`), if any.
+    pub public_tls: Option<PublicTls>,
 }
 
-impl Default for SnapshotSettings {
-    fn default() -> Self {
-        SnapshotSettings {
-            every_entries: 10_000,
-            interval: None,
-            keep_entries: 1_000,
+impl Credentials {
+    /// No credentials at all: the peer channel in plain TCP and every admin endpoint open.
+    /// Only for benchmarks and throwaway experiments (`--insecure`).
+    pub fn insecure() -> Self {
+        Credentials {
+            peer: None,
+            tokens: Arc::new(TokenStore::empty()),
+            public_tls: None,
         }
+    }
+
+    /// Credentials from a secrets folder: its CA for the peer channel, its tokens for admins.
+    ///
+    /// # Errors
+    /// If the token file is unreadable or invalid.
+    pub fn from_secrets(secrets: Secrets) -> Result<Self, crate::secrets::SecretsError> {
+        Ok(Credentials {
+            tokens: Arc::new(secrets.tokens()?),
+            peer: Some(secrets),
+            public_tls: None,
+        })
+    }
+
+    /// True when nothing is checked.
+    pub fn is_insecure(&self) -> bool {
+        self.peer.is_none()
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("peer", &self.peer.is_some())
+            .field("public_tls", &self.public_tls.is_some())
+            .finish_non_exhaustive()
     }
 }
 
 /// Everything needed to start a node.
 #[derive(Debug, Clone)]
 pub struct NodeOptions {
-    /// This node's id: a key of `members`.
+    /// This node's id: a key of `members` (or its own id when joining).
     pub id: u64,
-    /// The initial cluster: node id to `host:port` (Raft RPC and HTTP API share the port).
-    pub members: BTreeMap<u64, String>,
-    /// Where to listen; defaults to this node's address in `members`.
-    pub listen: Option<SocketAddr>,
+    /// The initial cluster: node id to its addresses. Only bootstraps a new cluster; a running
+    /// cluster's membership lives in its log.
+    pub members: BTreeMap<u64, Member>,
     /// The plugin this node proposes if the cluster has none yet; also serves the fronts
     /// until the cluster's plugin is known.
     pub plugin: PluginImage,
@@ -126,37 +169,47 @@ pub struct NodeOptions {
     pub timing: Timing,
     /// How long a write may wait for a leader and a quorum before failing.
     pub write_timeout: Duration,
-    /// Plugin resource limits.
-    pub limits: Limits,
+    /// The machine config (plugin limits, snapshot spacing) this node proposes when it
+    /// bootstraps the cluster's plugin.
+    pub config: MachineConfig,
+    /// Log entries kept behind a snapshot, so slightly lagging followers need no snapshot.
+    pub keep_entries: u64,
     /// Memory or disk.
     pub storage: Storage,
-    /// Snapshot and compaction policy.
-    pub snapshots: SnapshotSettings,
     /// Name of the cluster, recorded in a durable data dir so another cluster's dir is refused.
     pub cluster_name: String,
     /// Where compiled plugins are kept across restarts (`None`: compile in memory only).
-    pub compiled_cache: Option<std::path::PathBuf>,
-    /// Join the running cluster that has a member at this address instead of bootstrapping
-    /// one from `members` (then `members` only needs this node's own address).
+    pub compiled_cache: Option<PathBuf>,
+    /// Join the running cluster that has a member at this address (peer or API address)
+    /// instead of bootstrapping one from `members`.
     pub join: Option<String>,
+    /// Node-local plugin instances serving reads and the fronts.
+    pub local_instances: usize,
+    /// Connection and request limits of the public port.
+    pub http: HttpLimits,
+    /// What this node checks and presents.
+    pub credentials: Credentials,
 }
 
 impl NodeOptions {
-    /// Options with default timing, a 3 s write timeout and default plugin limits.
-    pub fn new(id: u64, members: BTreeMap<u64, String>, plugin: PluginImage) -> Self {
+    /// Options with default timing and limits, memory storage and no credentials
+    /// ([`Credentials::insecure`]: set real ones for anything but a local experiment).
+    pub fn new(id: u64, members: BTreeMap<u64, Member>, plugin: PluginImage) -> Self {
         NodeOptions {
             id,
             members,
-            listen: None,
             plugin,
             timing: Timing::default(),
             write_timeout: Duration::from_secs(3),
-            limits: Limits::default(),
+            config: MachineConfig::default(),
+            keep_entries: 1_000,
             storage: Storage::Memory,
-            snapshots: SnapshotSettings::default(),
             cluster_name: "default".into(),
             compiled_cache: None,
             join: None,
+            local_instances: 2,
+            http: HttpLimits::default(),
+            credentials: Credentials::insecure(),
         }
     }
 }
@@ -173,7 +226,7 @@ pub enum StartError {
         /// The ids that exist.
         known: String,
     },
-    /// The address could not be resolved or bound.
+    /// An address could not be resolved or bound.
     #[error("cannot listen on {addr}: {reason}")]
     Listen {
         /// The address.
@@ -190,6 +243,9 @@ pub enum StartError {
     /// The data dir cannot be used (another node's, corrupt, unreadable).
     #[error("data dir {0}")]
     Storage(String),
+    /// This node's identity is in use by the running cluster but its state is gone.
+    #[error("{0}")]
+    LostIdentity(String),
 }
 
 /// Why [`Node::wait_for_plugin`] returned without a plugin.
@@ -204,30 +260,43 @@ pub enum PluginWaitError {
     Stopped,
 }
 
+/// The parts of a node, shared by every clone of its [`Node`] handle.
 pub(crate) struct NodeInner {
     pub(crate) id: u64,
-    pub(crate) addr: SocketAddr,
+    /// The public API's bound address.
+    pub(crate) api_addr: SocketAddr,
+    /// The peer channel's bound address.
+    pub(crate) peer_addr: SocketAddr,
+    /// This node's addresses as configured (what membership records).
+    pub(crate) member: Member,
     pub(crate) raft: Raft,
     pub(crate) machine: Arc<Machine>,
-    pub(crate) local_plugin: Arc<LoadedPlugin>,
+    pub(crate) local: LocalPool,
+    /// This node's `--plugin`, loaded.
+    pub(crate) own_plugin: Arc<LoadedPlugin>,
+    /// The machine config proposed at bootstrap.
+    pub(crate) proposed_config: MachineConfig,
     pub(crate) peers: PeerClient,
+    /// The members' incarnations (and this node's own).
+    pub(crate) incarnations: Arc<Incarnations>,
+    pub(crate) clock: LogClock,
     pub(crate) write_timeout: Duration,
-    pub(crate) front: Front,
-    /// Last change per watch topic, for event streams.
-    topics: Arc<TopicChanges>,
+    pub(crate) topics: Arc<TopicChanges>,
     /// Held while this node (as leader) runs a membership change: one at a time.
-    membership_lock: tokio::sync::Mutex<()>,
+    pub(crate) membership_lock: tokio::sync::Mutex<()>,
     /// Heartbeat period, for judging which peers are reachable.
-    heartbeat_ms: u64,
+    pub(crate) heartbeat_ms: u64,
     /// Reads this node's log for `logs`.
-    log_reader: tokio::sync::Mutex<inspect::LogReader>,
-    /// `--join`: a member to ask for admission.
-    join: Option<String>,
+    pub(crate) log_reader: tokio::sync::Mutex<inspect::LogReader>,
+    pub(crate) credentials: Credentials,
+    pub(crate) http: HttpLimits,
     /// True once the state machine has re-applied everything committed before a restart (at
     /// once for memory storage); reads wait for it.
     pub(crate) recovered: watch::Sender<bool>,
     shutdown_tx: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Memory mode's snapshot folder, removed when the node is dropped.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 /// A running node. Cheap to clone; all clones drive the same node.
@@ -236,27 +305,24 @@ pub struct Node {
     pub(crate) inner: Arc<NodeInner>,
 }
 
-/// Opens a durable data dir: the log (checked to belong to this node and cluster) and the state
-/// machine restored from the latest snapshot. Blocking disk work, so it runs off the runtime.
-async fn open_durable(
-    dir: std::path::PathBuf,
-    id: u64,
-    cluster: String,
-    runtime: Arc<Runtime>,
-) -> Result<(DurableLogStore, Arc<Machine>), StartError> {
-    tokio::task::spawn_blocking(move || {
-        let storage_error =
-            |e: &dyn std::fmt::Display| StartError::Storage(format!("{}: {e}", dir.display()));
-        let log = DurableLogStore::open(&dir.join("log")).map_err(|e| storage_error(&e))?;
-        log.check_identity(id, &cluster)
-            .map_err(|e| storage_error(&e))?;
-        let snapshots =
-            SnapshotStore::open(&dir.join("snapshots")).map_err(|e| storage_error(&e))?;
-        let machine = Machine::recover(runtime, snapshots).map_err(|e| storage_error(&e))?;
-        Ok((log, machine))
-    })
-    .await
-    .map_err(|e| StartError::Storage(format!("opening the data dir panicked: {e}")))?
+/// Milliseconds since the Unix epoch on this machine.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+async fn bind(addr: &str) -> Result<TcpListener, StartError> {
+    let listen = addr::resolve(addr).map_err(|reason| StartError::Listen {
+        addr: addr.to_string(),
+        reason,
+    })?;
+    TcpListener::bind(listen)
+        .await
+        .map_err(|e| StartError::Listen {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 fn raft_config(options: &NodeOptions) -> Result<openraft::Config, StartError> {
@@ -265,12 +331,14 @@ fn raft_config(options: &NodeOptions) -> Result<openraft::Config, StartError> {
         heartbeat_interval: options.timing.heartbeat_ms,
         election_timeout_min: options.timing.election_min_ms,
         election_timeout_max: options.timing.election_max_ms,
-        install_snapshot_timeout: 10_000,
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(options.snapshots.every_entries),
-        max_in_snapshot_log_to_keep: options.snapshots.keep_entries,
-        // A follower whose data dir was lost (replaced disk, wiped dir) comes back with an empty
-        // log. Without this the leader's Raft core panics on the "reverted" follower and the
-        // whole cluster loses its leader; with it the leader replicates to it from scratch.
+        install_snapshot_timeout: 120_000,
+        // Snapshots are taken at base points chosen by the log (see raft::state_machine), never
+        // on openraft's own schedule; the node triggers openraft when one is written.
+        snapshot_policy: openraft::SnapshotPolicy::Never,
+        max_in_snapshot_log_to_keep: options.keep_entries,
+        enable_pre_vote: Some(true),
+        // A wiped node is refused at start (see `identity`), so a follower's log never goes
+        // back in a running cluster; if it ever did, openraft's leader would panic without this.
         allow_log_reversion: Some(true),
         ..Default::default()
     }
@@ -278,192 +346,222 @@ fn raft_config(options: &NodeOptions) -> Result<openraft::Config, StartError> {
     .map_err(|e| StartError::Raft(e.to_string()))
 }
 
-/// Milliseconds since the Unix epoch on this machine (the leader's stamp for new entries).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+/// The opened storage of a node.
+struct Opened {
+    raft: Raft,
+    machine: Arc<Machine>,
+    reader: inspect::LogReader,
+    fresh: bool,
+    scratch: Option<tempfile::TempDir>,
 }
 
-/// Resolves `host:port`, preferring IPv4 (so `localhost` means 127.0.0.1, as peers expect).
-pub fn resolve(addr: &str) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs;
-    let all: Vec<SocketAddr> = addr.to_socket_addrs().map_err(|e| e.to_string())?.collect();
-    all.iter()
-        .find(|a| a.is_ipv4())
-        .or(all.first())
-        .copied()
-        .ok_or_else(|| "no address".to_string())
-}
-
-/// Waits until the log committed before a restart is re-applied (which needs a leader: the
-/// cluster's commit index decides), then opens reads.
-async fn recover(node: Node, shutdown: impl std::future::Future<Output = ()>) {
-    tokio::select! {
-        _ = shutdown => {}
-        result = node.inner.raft.wait_for_recovery(None) => match result {
-            Ok(metrics) => {
-                tracing::info!(applied = ?metrics.last_applied, "recovered the committed log");
-                node.inner.recovered.send_replace(true);
-            }
-            Err(e) => tracing::error!(error = %e, "recovery did not finish"),
-        },
-    }
-}
-
-/// Triggers a snapshot every `interval` when entries were applied since the last one.
-async fn snapshot_on_interval(
-    node: Node,
-    interval: Duration,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(shutdown);
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return,
-            _ = ticker.tick() => {}
+async fn open_storage(
+    options: &NodeOptions,
+    runtime: Arc<Runtime>,
+    network: Network,
+    clock: LogClock,
+) -> Result<Opened, StartError> {
+    let config = Arc::new(raft_config(options)?);
+    let storage_error = |e: &dyn std::fmt::Display| StartError::Storage(e.to_string());
+    match &options.storage {
+        Storage::Memory => {
+            let scratch = tempfile::Builder::new()
+                .prefix("reservoir-snapshots-")
+                .tempdir()
+                .map_err(|e| storage_error(&e))?;
+            let store =
+                SnapshotStore::open(scratch.path(), u64::MAX).map_err(|e| storage_error(&e))?;
+            let machine = Machine::open(runtime, store).map_err(|e| storage_error(&e))?;
+            let log = MemLogStore::new().with_clock(clock);
+            let reader = inspect::LogReader::Memory(log.clone());
+            let raft = Raft::new(
+                options.id,
+                config,
+                network,
+                log,
+                StateMachine::new(machine.clone()),
+            )
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
+            Ok(Opened {
+                raft,
+                machine,
+                reader,
+                fresh: true,
+                scratch: Some(scratch),
+            })
         }
-        let metrics = node.inner.raft.metrics().borrow_watched().clone();
-        let applied = metrics.last_applied.map(|id| id.index);
-        let snapshot = metrics.snapshot.map(|id| id.index);
-        if applied > snapshot {
-            if let Err(e) = node.inner.raft.trigger().snapshot().await {
-                tracing::warn!(error = %e, "interval snapshot");
-                return;
-            }
+        Storage::Durable(dir) => {
+            let dir = dir.clone();
+            let id = options.id;
+            let cluster = options.cluster_name.clone();
+            let (log, machine, fresh) = tokio::task::spawn_blocking(move || {
+                let in_dir = |e: &dyn std::fmt::Display| format!("{}: {e}", dir.display());
+                let log = DurableLogStore::open(&dir.join("log")).map_err(|e| in_dir(&e))?;
+                let fresh = log.identity().map_err(|e| in_dir(&e))?.is_none();
+                log.check_identity(id, &cluster).map_err(|e| in_dir(&e))?;
+                let log = log.with_clock(clock).map_err(|e| in_dir(&e))?;
+                let store = SnapshotStore::open(&dir.join("snapshots"), 64 << 30)
+                    .map_err(|e| in_dir(&e))?;
+                let machine = Machine::open(runtime, store).map_err(|e| in_dir(&e))?;
+                Ok::<_, String>((log, machine, fresh))
+            })
+            .await
+            .map_err(|e| StartError::Storage(format!("opening the data dir panicked: {e}")))?
+            .map_err(StartError::Storage)?;
+            let mut log = log;
+            let reader = inspect::LogReader::Durable(
+                openraft::storage::RaftLogStorage::get_log_reader(&mut log).await,
+            );
+            let raft = Raft::new(
+                options.id,
+                config,
+                network,
+                log,
+                StateMachine::new(machine.clone()),
+            )
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
+            Ok(Opened {
+                raft,
+                machine,
+                reader,
+                fresh,
+                scratch: None,
+            })
         }
     }
 }
 
 impl Node {
-    /// Starts a node: validates the plugin, binds its address, starts Raft and the HTTP server,
-    /// and initializes the cluster from `members` if this node has never been part of one.
+    /// Starts a node: validates the plugin, binds both addresses, opens storage, checks that a
+    /// fresh data dir is not a lost member's, starts Raft, the peer channel and the public HTTP
+    /// server, and initializes the cluster from `members` if no cluster runs yet.
     ///
     /// # Errors
-    /// [`StartError`] for an unknown id, an address that cannot be bound, or a refused plugin.
+    /// [`StartError`] for an unknown id, an address that cannot be bound, a refused plugin,
+    /// an unusable data dir, or a lost identity.
     pub async fn start(options: NodeOptions) -> Result<Node, StartError> {
-        let Some(own_addr) = options.members.get(&options.id) else {
+        let Some(member) = options.members.get(&options.id).cloned() else {
             let known: Vec<String> = options.members.keys().map(|k| k.to_string()).collect();
             return Err(StartError::UnknownId {
                 id: options.id,
                 known: known.join(", "),
             });
         };
-        let listen = match options.listen {
-            Some(addr) => addr,
-            None => resolve(own_addr).map_err(|reason| StartError::Listen {
-                addr: own_addr.clone(),
-                reason,
-            })?,
-        };
-        let mut runtime = Runtime::new(options.limits)?;
+        let mut runtime = Runtime::new();
         if let Some(dir) = &options.compiled_cache {
-            runtime = runtime.with_disk_cache(dir.clone());
+            runtime = runtime.with_disk_cache(dir.clone(), 512 << 20);
         }
         let runtime = Arc::new(runtime);
-        let local_plugin = runtime.load(options.plugin.clone())?;
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|e| StartError::Listen {
-                addr: listen.to_string(),
+        let own_plugin = runtime.load(&options.plugin, options.config.limits.stack_bytes)?;
+        let api_listener = bind(&member.api).await?;
+        let peer_listener = bind(&member.peer).await?;
+        let local_addr = |listener: &TcpListener, addr: &str| {
+            listener.local_addr().map_err(|e| StartError::Listen {
+                addr: addr.to_string(),
                 reason: e.to_string(),
-            })?;
-        let addr = listener.local_addr().map_err(|e| StartError::Listen {
-            addr: listen.to_string(),
-            reason: e.to_string(),
-        })?;
-
-        let peers = PeerClient::new();
-        let config = Arc::new(raft_config(&options)?);
-        let network = Network::new(peers.clone());
-        let (raft, machine, log_reader) = match &options.storage {
-            Storage::Memory => {
-                let machine = Machine::new(runtime.clone());
-                let state_machine = StateMachine::new(machine.clone());
-                let log = MemLogStore::new();
-                let reader = inspect::LogReader::Memory(log.clone());
-                let raft = Raft::new(options.id, config, network, log, state_machine).await;
-                (
-                    raft.map_err(|e| StartError::Raft(e.to_string()))?,
-                    machine,
-                    reader,
-                )
-            }
-            Storage::Durable(dir) => {
-                let (log, machine) = open_durable(
-                    dir.clone(),
-                    options.id,
-                    options.cluster_name.clone(),
-                    runtime.clone(),
-                )
-                .await?;
-                let mut log = log;
-                let reader = inspect::LogReader::Durable(
-                    openraft::storage::RaftLogStorage::get_log_reader(&mut log).await,
-                );
-                let state_machine = StateMachine::new(machine.clone());
-                let raft = Raft::new(options.id, config, network, log, state_machine).await;
-                (
-                    raft.map_err(|e| StartError::Raft(e.to_string()))?,
-                    machine,
-                    reader,
-                )
-            }
+            })
         };
+        let api_addr = local_addr(&api_listener, &member.api)?;
+        let peer_addr = local_addr(&peer_listener, &member.peer)?;
 
-        // Subscribe before reading the applied index: every later commit reaches the follower.
-        let commits = machine.subscribe();
-        let applied = machine.status().last_applied.map_or(0, |id| id.index);
+        let (incarnation, table_path) = match &options.storage {
+            Storage::Memory => (incarnations::random(), None),
+            Storage::Durable(dir) => (
+                incarnations::of_data_dir(dir)
+                    .map_err(|e| StartError::Storage(format!("{}: {e}", dir.display())))?,
+                Some(dir.join("incarnations.json")),
+            ),
+        };
+        let incarnations = Arc::new(Incarnations::open(incarnation, table_path));
+        let peer_tls = match &options.credentials.peer {
+            Some(secrets) => Some(
+                PeerTls::new(secrets, options.id, incarnation)
+                    .map_err(|e| StartError::Storage(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let peers = PeerClient::new(peer_tls.clone(), incarnations.clone());
+        let clock = LogClock::new();
+        let opened = open_storage(
+            &options,
+            runtime.clone(),
+            Network::new(peers.clone()),
+            clock.clone(),
+        )
+        .await?;
+        // Decide how this node takes part before any peer can reach it.
+        let initialized = opened
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
+        let plan = match (&options.join, initialized) {
+            (_, true) => identity::Plan::Run,
+            (Some(via), false) => identity::Plan::Join(via.clone()),
+            (None, false) => identity::probe(&peers, &options, opened.fresh, incarnation).await?,
+        };
+        let status = opened.machine.status();
+        let applied = status.last_applied.map_or(0, |id| id.index);
+        let local = LocalPool::start(
+            options.local_instances,
+            opened.machine.tail(),
+            own_plugin.clone(),
+        );
         let (shutdown_tx, _) = watch::channel(false);
         let (recovered, _) = watch::channel(options.storage == Storage::Memory);
-        let front = Front::new(runtime.clone(), local_plugin.clone(), machine.clone());
         let node = Node {
             inner: Arc::new(NodeInner {
                 id: options.id,
-                addr,
-                raft,
-                machine,
-                local_plugin,
+                api_addr,
+                peer_addr,
+                member,
+                raft: opened.raft,
+                machine: opened.machine,
+                local,
+                own_plugin,
+                proposed_config: options.config,
                 peers,
+                incarnations: incarnations.clone(),
+                clock,
                 write_timeout: options.write_timeout,
-                front,
                 topics: Arc::new(TopicChanges::new(applied)),
                 membership_lock: tokio::sync::Mutex::new(()),
                 heartbeat_ms: options.timing.heartbeat_ms,
-                log_reader: tokio::sync::Mutex::new(log_reader),
-                join: options.join.clone(),
+                log_reader: tokio::sync::Mutex::new(opened.reader),
+                credentials: options.credentials.clone(),
+                http: options.http.clone(),
                 recovered,
                 shutdown_tx,
                 tasks: std::sync::Mutex::new(Vec::new()),
+                _scratch: opened.scratch,
             }),
         };
+        let peer_server = Arc::new(PeerServer::new(
+            node.inner.raft.clone(),
+            node.inner.machine.clone(),
+            Arc::new(peer::Service { node: node.clone() }),
+            peer_tls.as_ref(),
+            incarnations,
+        ));
+        node.spawn(follow_members(node.clone(), node.shutdown_signal()));
+        node.spawn(peer_server.serve(peer_listener, node.shutdown_signal()));
         node.spawn(crate::http::server::serve(
             node.clone(),
-            listener,
+            api_listener,
             node.shutdown_signal(),
         ));
-        node.spawn(topics::follow_commits(
-            node.clone(),
-            commits,
-            node.shutdown_signal(),
-        ));
+        node.spawn(topics::follow_commits(node.clone(), node.shutdown_signal()));
         node.spawn(ticker::tick_when_due(node.clone(), node.shutdown_signal()));
-        node.initialize(&options.members).await?;
+        node.spawn(snapshots_to_raft(node.clone(), node.shutdown_signal()));
+        node.take_part(plan, &options).await;
         node.spawn(write::bootstrap_plugin(
             node.clone(),
             node.shutdown_signal(),
         ));
         if !*node.inner.recovered.borrow() {
             node.spawn(recover(node.clone(), node.shutdown_signal()));
-        }
-        if let Some(interval) = options.snapshots.interval {
-            node.spawn(snapshot_on_interval(
-                node.clone(),
-                interval,
-                node.shutdown_signal(),
-            ));
         }
         Ok(node)
     }
@@ -486,63 +584,30 @@ impl Node {
         }
     }
 
-    async fn initialize(&self, members: &BTreeMap<u64, String>) -> Result<(), StartError> {
-        let initialized = self
-            .inner
-            .raft
-            .is_initialized()
-            .await
-            .map_err(|e| StartError::Raft(e.to_string()))?;
-        if initialized {
-            return Ok(());
-        }
-        if let Some(join) = &self.inner.join {
-            // Never bootstrap: ask the cluster to add this node.
-            self.spawn(membership::join(
-                self.clone(),
-                join.clone(),
-                self.shutdown_signal(),
-            ));
-            return Ok(());
-        }
-        if let Some(peer) = self.existing_cluster(members).await {
-            // A node added to the profile after the cluster formed: bootstrapping would start a
-            // rival membership. Wait to be added instead.
-            tracing::warn!(
-                peer,
-                "the cluster already runs; waiting to be added (add-node {} on any member)",
-                self.inner.addr
-            );
-            return Ok(());
-        }
-        let nodes: BTreeMap<u64, BasicNode> = members
-            .iter()
-            .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
-            .collect();
-        // Every node of a new cluster initializes with the same membership; openraft documents
-        // this as safe. A node that finds the cluster formed gets `NotAllowed`, which is fine.
-        if let Err(e) = self.inner.raft.initialize(nodes).await {
-            tracing::debug!(error = %e, "initialize skipped");
-        }
-        Ok(())
-    }
-
-    /// The address of another profile member that already has a leader, if any.
-    async fn existing_cluster(&self, members: &BTreeMap<u64, String>) -> Option<String> {
-        for (id, addr) in members {
-            if *id == self.inner.id {
-                continue;
+    async fn take_part(&self, plan: identity::Plan, options: &NodeOptions) {
+        match plan {
+            identity::Plan::Run => {}
+            identity::Plan::Join(via) => {
+                // Never bootstrap: ask the cluster to add this node.
+                self.spawn(membership::join(self.clone(), via, self.shutdown_signal()));
             }
-            let status: Result<NodeStatus, _> = self
-                .inner
-                .peers
-                .get_json(addr, "/v1/status", Duration::from_millis(500))
-                .await;
-            if status.is_ok_and(|s| s.leader_id.is_some()) {
-                return Some(addr.clone());
+            identity::Plan::Wait(peer) => {
+                // A node added to the profile after the cluster formed: bootstrapping would
+                // start a rival membership. Wait to be added instead.
+                tracing::warn!(
+                    peer,
+                    "the cluster already runs; waiting to be added (add-node {} on any member)",
+                    self.inner.member.api
+                );
+            }
+            identity::Plan::Bootstrap => {
+                // Every node of a new cluster initializes with the same membership; openraft
+                // documents this as safe. One that finds it formed gets `NotAllowed`: fine.
+                if let Err(e) = self.inner.raft.initialize(options.members.clone()).await {
+                    tracing::debug!(error = %e, "initialize skipped");
+                }
             }
         }
-        None
     }
 
     /// This node's id.
@@ -550,14 +615,34 @@ impl Node {
         self.inner.id
     }
 
-    /// The address the HTTP server (API and Raft RPC) listens on.
+    /// The address the public API (HTTP) listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.inner.addr
+        self.inner.api_addr
     }
 
-    /// The plugin-facing front: routes HTTP requests and console lines through the plugin.
-    pub fn front(&self) -> &Front {
-        &self.inner.front
+    /// The address the peer channel listens on.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.inner.peer_addr
+    }
+
+    /// This node's addresses as configured.
+    pub fn member(&self) -> &Member {
+        &self.inner.member
+    }
+
+    /// The credentials this node checks.
+    pub fn credentials(&self) -> &Credentials {
+        &self.inner.credentials
+    }
+
+    /// The public port's limits.
+    pub fn http_limits(&self) -> &HttpLimits {
+        &self.inner.http
+    }
+
+    /// The node-local plugin instances.
+    pub fn local(&self) -> &LocalPool {
+        &self.inner.local
     }
 
     /// Which watch topics changed at which index, for event streams.
@@ -579,14 +664,6 @@ impl Node {
         self.inner.machine.subscribe()
     }
 
-    /// Replicates a plugin command; see [`Node::write`].
-    ///
-    /// # Errors
-    /// [`WriteError`] when no quorum confirms the entry within the write timeout.
-    pub async fn write_command(&self, command: Vec<u8>) -> Result<Committed, WriteError> {
-        self.write(Payload::Command(command)).await
-    }
-
     /// Waits until the cluster's plugin has been applied on this node.
     ///
     /// # Errors
@@ -595,11 +672,11 @@ impl Node {
         &self,
         timeout: Duration,
     ) -> Result<Arc<LoadedPlugin>, PluginWaitError> {
-        let mut rx = self.inner.machine.watch_plugin();
+        let mut rx = self.inner.machine.watch_status();
         let waited = tokio::time::timeout(timeout, async {
-            rx.wait_for(|p| p.is_some())
+            rx.wait_for(|status| status.plugin.is_some())
                 .await
-                .map(|plugin| plugin.clone())
+                .map(|status| status.plugin.clone())
                 .map_err(|_| PluginWaitError::Stopped)
         })
         .await;
@@ -610,7 +687,7 @@ impl Node {
         }
     }
 
-    /// Stops the HTTP server, Raft and background tasks.
+    /// Stops the HTTP servers, Raft and background tasks.
     pub async fn shutdown(&self) {
         self.inner.shutdown_tx.send_replace(true);
         if let Err(e) = self.inner.raft.shutdown().await {
@@ -625,6 +702,70 @@ impl Node {
                 .is_err()
             {
                 tracing::warn!("a background task did not stop within 2 s");
+            }
+        }
+    }
+}
+
+/// Waits until the log committed before a restart is re-applied (which needs a leader: the
+/// cluster's commit index decides), then opens reads.
+async fn recover(node: Node, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        _ = shutdown => {}
+        result = node.inner.raft.wait_for_recovery(None) => match result {
+            Ok(metrics) => {
+                tracing::info!(applied = ?metrics.last_applied, "recovered the committed log");
+                node.inner.recovered.send_replace(true);
+            }
+            Err(e) => tracing::error!(error = %e, "recovery did not finish"),
+        },
+    }
+}
+
+/// Keeps the incarnation table's member set equal to the membership, so removed members are
+/// forgotten (and can be added again fresh).
+async fn follow_members(node: Node, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut metrics = node.inner.raft.metrics();
+    loop {
+        let ids = {
+            let metrics = metrics.borrow_watched();
+            let membership = metrics.membership_config.membership();
+            membership
+                .voter_ids()
+                .chain(membership.learner_ids())
+                .collect()
+        };
+        node.inner.incarnations.set_members(ids);
+        tokio::select! {
+            _ = &mut shutdown => return,
+            changed = metrics.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// Tells openraft about every snapshot the state machine writes, so it can purge the log
+/// behind it and send it to followers that need it.
+async fn snapshots_to_raft(node: Node, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut written = node.inner.machine.watch_snapshots();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            changed = written.changed() => if changed.is_err() { return },
+        }
+        let index = *written.borrow_and_update();
+        let known = node
+            .inner
+            .raft
+            .metrics()
+            .borrow_watched()
+            .snapshot
+            .map(|id| id.index);
+        if index > known {
+            if let Err(e) = node.inner.raft.trigger().snapshot().await {
+                tracing::warn!(error = %e, "cannot hand the new snapshot to raft");
+                return;
             }
         }
     }

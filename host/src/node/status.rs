@@ -11,8 +11,10 @@ use super::Node;
 pub struct PeerStatus {
     /// Node id.
     pub id: u64,
-    /// `host:port`.
+    /// Its public API, `host:port` as configured.
     pub addr: String,
+    /// Its peer channel, `host:port` as configured.
+    pub peer: String,
     /// On the leader: the highest log index known replicated to this peer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<u64>,
@@ -36,8 +38,10 @@ pub struct PluginStatus {
 pub struct NodeStatus {
     /// This node's id.
     pub id: u64,
-    /// This node's address.
+    /// This node's public API address, as configured.
     pub addr: String,
+    /// This node's peer channel address, as configured.
+    pub peer: String,
     /// `leader`, `follower`, `candidate`, `learner` or `shutdown`.
     pub role: String,
     /// The leader this node knows of.
@@ -62,6 +66,11 @@ pub struct NodeStatus {
     pub learners: Vec<PeerStatus>,
     /// The cluster's plugin, once one has been installed.
     pub plugin: Option<PluginStatus>,
+    /// Log time of the last applied entry (ms since the Unix epoch).
+    pub log_time_ms: u64,
+    /// Set when this node's state machine stopped applying (it needs attention).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poisoned: Option<String>,
 }
 
 fn role_name(state: ServerState) -> &'static str {
@@ -75,6 +84,11 @@ fn role_name(state: ServerState) -> &'static str {
 }
 
 impl Node {
+    /// The machine config (plugin limits, snapshot spacing) in force, from the log.
+    pub fn machine_config(&self) -> crate::raft::MachineConfig {
+        self.inner.machine.status().config
+    }
+
     /// A consistent snapshot of this node's Raft metrics and plugin.
     pub fn status(&self) -> NodeStatus {
         let metrics = self.inner.raft.metrics().borrow_watched().clone();
@@ -86,30 +100,32 @@ impl Node {
                 .and_then(|r| r.get(&id).cloned().flatten())
                 .map(|log_id| log_id.index)
         };
-        let peer = |id: u64| PeerStatus {
-            id,
-            addr: membership
-                .get_node(&id)
-                .map(|n| n.addr.clone())
-                .unwrap_or_default(),
-            matched: matched(id),
+        let peer = |id: u64| {
+            let member = membership.get_node(&id).cloned().unwrap_or_default();
+            PeerStatus {
+                id,
+                addr: member.api,
+                peer: member.peer,
+                matched: matched(id),
+            }
         };
         let voters = membership.voter_ids().map(peer).collect();
         let learners = membership.learner_ids().map(peer).collect();
         let leader_addr = metrics
             .current_leader
             .and_then(|l| membership.get_node(&l))
-            .map(|n| n.addr.clone());
+            .map(|n| n.api.clone());
         let machine = self.inner.machine.status();
         let plugin = machine.plugin.map(|p| PluginStatus {
             name: p.info.name.clone(),
             version: p.info.version.clone(),
-            hash: p.image.hash.clone(),
-            installed_at: machine.plugin_installed_at.unwrap_or(0),
+            hash: p.image.hash.hex(),
+            installed_at: machine.installed_at,
         });
         NodeStatus {
             id: self.inner.id,
-            addr: self.inner.addr.to_string(),
+            addr: self.inner.member.api.clone(),
+            peer: self.inner.member.peer.clone(),
             role: role_name(metrics.state).to_string(),
             leader_id: metrics.current_leader,
             leader_addr,
@@ -122,6 +138,8 @@ impl Node {
             voters,
             learners,
             plugin,
+            log_time_ms: machine.log_time_ms,
+            poisoned: machine.poisoned,
         }
     }
 }

@@ -24,11 +24,13 @@ pub(super) async fn tick_when_due(
     let mut deadlines = node.inner.machine.watch_deadline();
     loop {
         let deadline = *deadlines.borrow_and_update();
-        let wait_ms = deadline.map(|at| at.saturating_sub(now_ms()));
+        // Deadlines are in log time; the leader stamps with its log clock, never behind it.
+        let now = node.inner.clock.stamp(now_ms());
+        let wait_ms = deadline.map(|at| at.saturating_sub(now));
         let nap = match wait_ms {
             None => MAX_NAP,
             Some(0) if node.inner.raft.is_leader() => {
-                if let Err(e) = node.write_command(Vec::new()).await {
+                if let Err(e) = node.write_command(Vec::new(), None).await {
                     tracing::debug!(error = %e, "tick not committed; will try again");
                 }
                 MIN_TICK_GAP

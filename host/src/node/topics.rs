@@ -1,21 +1,18 @@
 //! Which watch topics changed at which log index, for Server-Sent Event streams.
 //!
-//! A task follows this node's commits and asks the plugin's `topics` what each applied command
-//! changed (while no stream is open, commits are only queued, and the next stream to open
-//! attributes them: no plugin call per commit when nobody watches). Streams wake on every recorded change and compare their topic's last change with
-//! the index they last sent. Anything the node cannot attribute to topics (a snapshot install, a
-//! plugin swap, missed announcements) counts as a change of every topic, which costs at worst
-//! one redundant event.
+//! `machine.apply` answers the topics an entry changed in the same call, so following them costs
+//! no plugin call at all: a task reads this node's commit announcements and records the last
+//! change per topic. Anything that cannot be attributed to topics (a snapshot install, a plugin
+//! swap, missed announcements) counts as a change of every topic, which costs at worst one
+//! redundant event per stream.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use tokio::sync::{broadcast, watch};
 
 use super::Node;
-use crate::raft::state_machine::CommitKind;
-use crate::raft::{ApplyOutcome, CommitEvent};
+use crate::raft::{ApplyOutcome, CommitKind};
 
 /// More distinct topics than this are not tracked one by one (a plugin inventing topics without
 /// bound): the table is cleared and everything counts as changed.
@@ -26,29 +23,10 @@ pub struct TopicChanges {
     table: Mutex<Table>,
     /// Bumped to the log index of every recorded change; streams wait on it.
     latest: watch::Sender<u64>,
-    /// Open streams. With none, commits are only queued in the table's backlog (no plugin
-    /// call per commit); the next stream to open attributes them first.
-    watchers: Arc<AtomicUsize>,
-}
-
-/// Commits not yet attributed to topics: (index, command, answer).
-type Backlog = VecDeque<(u64, Vec<u8>, Result<Vec<u8>, Vec<u8>>)>;
-
-/// Commits kept unattributed while nobody watches; older ones count as changes of everything.
-const MAX_BACKLOG: usize = 4096;
-
-/// Counts one open stream for as long as it lives.
-pub struct WatcherGuard(Arc<AtomicUsize>);
-
-impl Drop for WatcherGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 struct Table {
     by_topic: BTreeMap<String, u64>,
-    backlog: Backlog,
     /// Every topic changed at this index (at least): node start, snapshots, plugin swaps.
     everything_at: u64,
 }
@@ -60,47 +38,14 @@ impl TopicChanges {
         TopicChanges {
             table: Mutex::new(Table {
                 by_topic: BTreeMap::new(),
-                backlog: VecDeque::new(),
                 everything_at: applied,
             }),
             latest: watch::channel(applied).0,
-            watchers: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-
-    /// Registers an open stream until the guard is dropped.
-    pub fn watch(&self) -> WatcherGuard {
-        self.watchers.fetch_add(1, Ordering::Relaxed);
-        WatcherGuard(self.watchers.clone())
-    }
-
-    fn watched(&self) -> bool {
-        self.watchers.load(Ordering::Relaxed) > 0
-    }
-
-    /// Queues a commit for later attribution (nobody watches now).
-    fn defer(&self, index: u64, command: Vec<u8>, answer: Result<Vec<u8>, Vec<u8>>) {
-        let mut table = self.lock();
-        if table.backlog.len() >= MAX_BACKLOG {
-            if let Some((dropped, _, _)) = table.backlog.pop_front() {
-                table.everything_at = table.everything_at.max(dropped);
-            }
-        }
-        table.backlog.push_back((index, command, answer));
-    }
-
-    /// Attributes every queued commit to its topics; a stream calls this when it opens.
-    pub fn catch_up(&self, node: &Node) {
-        let backlog = std::mem::take(&mut self.lock().backlog);
-        for (index, command, answer) in backlog {
-            match node.front().call(|plugin| plugin.topics(&command, &answer)) {
-                Ok(topics) => self.record(index, topics),
-                Err(_) => self.record_everything(index),
-            }
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        // Map inserts and clears only: consistent even after a panic elsewhere.
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -120,7 +65,7 @@ impl TopicChanges {
         self.latest.subscribe()
     }
 
-    fn record(&self, index: u64, topics: Vec<String>) {
+    fn record(&self, index: u64, topics: &[String]) {
         if topics.is_empty() {
             return;
         }
@@ -131,9 +76,7 @@ impl TopicChanges {
                 table.everything_at = index;
             } else {
                 for topic in topics {
-                    // Max, not insert: a stream's catch-up and the follower may interleave.
-                    let last = table.by_topic.entry(topic).or_insert(index);
-                    *last = (*last).max(index);
+                    table.by_topic.insert(topic.clone(), index);
                 }
             }
         }
@@ -152,10 +95,10 @@ impl TopicChanges {
 /// Follows this node's commits until `shutdown`.
 pub(super) async fn follow_commits(
     node: Node,
-    mut commits: broadcast::Receiver<CommitEvent>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     tokio::pin!(shutdown);
+    let mut commits = node.subscribe();
     let changes = node.topic_changes();
     loop {
         let received = tokio::select! {
@@ -176,32 +119,15 @@ pub(super) async fn follow_commits(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        match event.kind {
-            CommitKind::Command { command, outcome } => {
-                let answer = match outcome {
-                    ApplyOutcome::Applied(bytes) => Ok(bytes),
-                    ApplyOutcome::Rejected(bytes) => Err(bytes),
-                    _ => continue,
-                };
-                if !changes.watched() {
-                    changes.defer(event.index, command, answer);
-                    // A stream may have opened (and caught up) just before the defer.
-                    if changes.watched() {
-                        changes.catch_up(&node);
-                    }
-                    continue;
-                }
-                match node.front().call(|plugin| plugin.topics(&command, &answer)) {
-                    Ok(topics) => changes.record(event.index, topics),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "plugin topics failed; all topics changed");
-                        changes.record_everything(event.index);
-                    }
-                }
-            }
+        match &event.kind {
+            CommitKind::Command { topics, .. } => changes.record(event.index, topics),
             CommitKind::Plugin(ApplyOutcome::PluginInstalled { .. })
+            | CommitKind::Config(ApplyOutcome::Configured(_))
             | CommitKind::SnapshotInstalled => changes.record_everything(event.index),
-            CommitKind::Plugin(_) | CommitKind::Membership(_) => {}
+            CommitKind::Plugin(_)
+            | CommitKind::Config(_)
+            | CommitKind::Checkpoint
+            | CommitKind::Membership(_) => {}
         }
     }
 }

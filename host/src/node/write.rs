@@ -1,39 +1,26 @@
-//! The write and read paths: find the leader, stamp and replicate, forward from followers, and
-//! linearizable reads by read index.
+//! The write path: find the leader, stamp and replicate there; from a follower, forward.
 //!
-//! A write is retried only when it certainly never reached a leader (no leader yet, "not leader"
-//! answers, connection refused); once a leader may have appended it, a timeout is reported as
-//! such, because retrying could apply the command twice.
+//! Only plugin commands are ever forwarded as entries. Everything else that enters the log
+//! (plugin installs, machine config, checkpoints, membership) is forwarded as a *request* that
+//! the leader validates itself before it appends anything ([`Node::on_leader`]).
+//!
+//! A write is retried only when it certainly never reached a leader (no leader yet, "not
+//! leader" answers, connection refused); once a leader may have appended it, a timeout is
+//! reported as such, because retrying could apply the command twice (clients retry safely with
+//! an idempotency key).
 
+use std::future::Future;
 use std::time::Duration;
 
 use openraft::async_runtime::WatchReceiver;
 use openraft::errors::{ClientWriteError, RaftError};
-use openraft::{ReadPolicy, ServerState};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use super::peer::{NodeRequest, NodeResponse};
 use super::{now_ms, Node};
-use crate::http::client::PeerError;
-use crate::raft::{ApplyOutcome, Envelope, Payload};
-
-/// Least time an install entry may take to commit.
-const INSTALL_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Path a follower forwards writes to on the leader.
-pub const FORWARD_WRITE_PATH: &str = "/v1/forward/write";
-/// Path a follower asks the leader's read index at.
-pub const READ_INDEX_PATH: &str = "/v1/forward/read-index";
-
-/// How fresh a read must be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Consistency {
-    /// Reflects every write acknowledged before the read started (read index via the leader).
-    #[default]
-    Linearizable,
-    /// This node's state as is: fast, possibly stale, works without a leader.
-    Local,
-}
+use crate::raft::transport::{path, PeerError};
+use crate::raft::{ApplyOutcome, Envelope, Member, Payload, RequestKey};
 
 /// A committed entry and what applying it produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,7 +34,7 @@ pub struct Committed {
 }
 
 /// Why a write got no answer.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum WriteError {
     /// No leader could be found in time: the write was not appended.
@@ -64,110 +51,106 @@ pub enum WriteError {
     Unknown(String),
 }
 
-/// Why a read got no answer.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReadError {
-    /// Could not confirm the leader's read index in time.
-    #[error("cannot confirm a linearizable read within {0:?}: no leader or no quorum (retry, or read with consistency=local)")]
-    NoQuorum(Duration),
-    /// The node restarted and has not yet re-applied its committed log (it needs a leader).
-    #[error("this node is still recovering its log after a restart (no leader reachable yet?)")]
-    Recovering,
-    /// The state machine could not answer.
-    #[error("{0}")]
-    Query(#[from] crate::raft::state_machine::QueryError),
-}
-
-/// The leader's answer to a forwarded write.
+/// The leader's answer to a forwarded command.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum ForwardAnswer {
+pub enum ForwardAnswer {
+    /// Applied on the leader.
     Committed(Committed),
+    /// The node asked does not lead (nothing was appended).
     NotLeader,
-    Failed(String),
+    /// Appended but the outcome is unknown.
+    Failed(WriteError),
 }
 
-/// The leader's answer to a read-index request.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum ReadIndexAnswer {
-    Index(u64),
+/// What trying to run something on the leader found.
+pub(crate) enum OnLeader<T> {
+    /// It ran (here or on the leader).
+    Done(T),
+    /// The node asked does not lead after all: look again.
     NotLeader,
-    Failed(String),
 }
 
 impl Node {
-    fn leader(&self) -> Option<(u64, String)> {
+    /// The leader this node knows of, with its addresses.
+    pub(crate) fn leader(&self) -> Option<(u64, Member)> {
         let metrics = self.inner.raft.metrics().borrow_watched().clone();
         let leader = metrics.current_leader?;
-        let addr = metrics
+        let member = metrics
             .membership_config
             .membership()
             .get_node(&leader)?
-            .addr
             .clone();
-        Some((leader, addr))
+        Some((leader, member))
     }
 
     /// Waits (at most until `deadline`, at most `slice`) for the Raft metrics to change.
-    async fn wait_for_change(&self, deadline: Instant, slice: Duration) {
+    pub(crate) async fn wait_for_change(&self, deadline: Instant, slice: Duration) {
         let mut rx = self.inner.raft.metrics();
         let until = deadline.min(Instant::now() + slice);
         // Either outcome (changed, or slice over) means: look again.
         let _ = tokio::time::timeout_at(until, rx.changed()).await;
     }
 
-    /// Replicates `payload` through the leader and returns once it is applied here or there.
+    /// Runs `local` if this node leads, else sends `request` to the leader and reads its answer
+    /// with `answer`; looks again while there is no leader or the one asked no longer leads.
     ///
     /// # Errors
-    /// [`WriteError`] when no leader is found or no quorum confirms within the write timeout.
-    pub async fn write(&self, payload: Payload) -> Result<Committed, WriteError> {
-        let timeout = self.write_timeout_for(&payload).await;
-        let deadline = Instant::now() + timeout;
-        let mut reached_leader = false;
+    /// [`WriteError::NoLeader`] when no leader answers before `deadline`; [`WriteError::Unknown`]
+    /// when the leader may have acted but did not answer.
+    pub(crate) async fn on_leader<T, Fut>(
+        &self,
+        deadline: Instant,
+        request: NodeRequest,
+        local: impl Fn() -> Fut,
+        answer: impl Fn(NodeResponse) -> Option<OnLeader<T>>,
+    ) -> Result<T, WriteError>
+    where
+        Fut: Future<Output = OnLeader<T>>,
+    {
+        let started = Instant::now();
         loop {
             if Instant::now() >= deadline {
-                return Err(if reached_leader {
-                    WriteError::Timeout(timeout)
-                } else {
-                    WriteError::NoLeader(timeout)
-                });
+                return Err(WriteError::NoLeader(deadline - started));
             }
             match self.leader() {
                 None => {
                     self.wait_for_change(deadline, Duration::from_millis(100))
                         .await
                 }
-                Some((leader, _)) if leader == self.inner.id => {
-                    reached_leader = true;
-                    match self.write_as_leader(payload.clone(), deadline).await? {
-                        Some(committed) => return Ok(committed),
-                        None => {
-                            self.wait_for_change(deadline, Duration::from_millis(50))
-                                .await
-                        }
+                Some((leader, _)) if leader == self.inner.id => match local().await {
+                    OnLeader::Done(value) => return Ok(value),
+                    OnLeader::NotLeader => {
+                        self.wait_for_change(deadline, Duration::from_millis(50))
+                            .await
                     }
-                }
-                Some((_, addr)) => {
+                },
+                Some((_, member)) => {
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    let answer: Result<ForwardAnswer, PeerError> = self
+                    let sent: Result<NodeResponse, PeerError> = self
                         .inner
                         .peers
-                        .call(&addr, FORWARD_WRITE_PATH, &payload, remaining)
+                        .call(&member.peer, path::NODE, &request, remaining)
                         .await;
-                    match answer {
-                        Ok(ForwardAnswer::Committed(committed)) => return Ok(committed),
-                        Ok(ForwardAnswer::NotLeader) => {
-                            self.wait_for_change(deadline, Duration::from_millis(50))
-                                .await
-                        }
-                        Ok(ForwardAnswer::Failed(reason)) => {
-                            return Err(WriteError::Unknown(reason))
-                        }
+                    match sent {
+                        Ok(response) => match answer(response) {
+                            Some(OnLeader::Done(value)) => return Ok(value),
+                            Some(OnLeader::NotLeader) => {
+                                self.wait_for_change(deadline, Duration::from_millis(50))
+                                    .await
+                            }
+                            None => {
+                                return Err(WriteError::Unknown(
+                                    "the leader answered with something else".into(),
+                                ))
+                            }
+                        },
                         Err(PeerError::Unreachable { .. }) => {
                             self.wait_for_change(deadline, Duration::from_millis(100))
                                 .await
                         }
-                        Err(PeerError::Timeout { .. }) => return Err(WriteError::Timeout(timeout)),
+                        Err(PeerError::Timeout { timeout, .. }) => {
+                            return Err(WriteError::Timeout(timeout))
+                        }
                         Err(other) => return Err(WriteError::Unknown(other.to_string())),
                     }
                 }
@@ -175,32 +158,76 @@ impl Node {
         }
     }
 
-    /// How long a write of `payload` may take. A plugin install is first compiled here (so the
-    /// swap on the apply path finds it compiled and other writes are not held up behind a
-    /// compile), outside the timeout; its entry is large, so it gets at least 10 s.
-    async fn write_timeout_for(&self, payload: &Payload) -> Duration {
-        match payload {
-            Payload::InstallPlugin { image, .. } => {
-                self.precompile(image.clone()).await;
-                self.inner.write_timeout.max(INSTALL_WRITE_TIMEOUT)
-            }
-            _ => self.inner.write_timeout,
+    /// Replicates a plugin command (with the client's idempotency key, if any) through the
+    /// leader and returns once it is applied there.
+    ///
+    /// # Errors
+    /// [`WriteError`] when no leader is found or no quorum confirms within the write timeout.
+    pub async fn write_command(
+        &self,
+        command: Vec<u8>,
+        key: Option<RequestKey>,
+    ) -> Result<Committed, WriteError> {
+        let timeout = self.inner.write_timeout;
+        let deadline = Instant::now() + timeout;
+        let payload = match &key {
+            Some(key) => Payload::KeyedCommand {
+                key: key.clone(),
+                command: command.clone(),
+            },
+            None => Payload::Command(command.clone()),
+        };
+        let request = NodeRequest::Write { command, key };
+        let result = self
+            .on_leader(
+                deadline,
+                request,
+                || self.propose_checked(payload.clone(), deadline),
+                |response| match response {
+                    NodeResponse::Written(ForwardAnswer::Committed(c)) => {
+                        Some(OnLeader::Done(Ok(c)))
+                    }
+                    NodeResponse::Written(ForwardAnswer::NotLeader) => Some(OnLeader::NotLeader),
+                    NodeResponse::Written(ForwardAnswer::Failed(e)) => Some(OnLeader::Done(Err(e))),
+                    _ => None,
+                },
+            )
+            .await;
+        match result {
+            Ok(done) => done,
+            Err(WriteError::NoLeader(_)) => Err(WriteError::NoLeader(timeout)),
+            Err(e) => Err(e),
         }
     }
 
-    /// Appends on this node as leader. `Ok(None)`: not the leader after all (nothing appended).
-    async fn write_as_leader(
+    /// Appends `payload` as leader, reporting "not leader" instead of an error so callers look
+    /// again.
+    async fn propose_checked(
+        &self,
+        payload: Payload,
+        deadline: Instant,
+    ) -> OnLeader<Result<Committed, WriteError>> {
+        match self.propose(payload, deadline).await {
+            Ok(Some(committed)) => OnLeader::Done(Ok(committed)),
+            Ok(None) => OnLeader::NotLeader,
+            Err(e) => OnLeader::Done(Err(e)),
+        }
+    }
+
+    /// Appends on this node as leader, stamped with the log clock. `Ok(None)`: not the leader
+    /// after all (nothing appended).
+    pub(crate) async fn propose(
         &self,
         payload: Payload,
         deadline: Instant,
     ) -> Result<Option<Committed>, WriteError> {
         let envelope = Envelope {
-            leader_time_ms: now_ms(),
+            leader_time_ms: self.inner.clock.stamp(now_ms()),
             payload,
         };
-        let timeout = self.inner.write_timeout;
+        let waited = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout_at(deadline, self.inner.raft.client_write(envelope)).await {
-            Err(_) => Err(WriteError::Timeout(timeout)),
+            Err(_) => Err(WriteError::Timeout(waited)),
             Ok(Ok(response)) => Ok(Some(Committed {
                 index: response.log_id.index,
                 term: response.log_id.leader_id.term,
@@ -212,144 +239,67 @@ impl Node {
         }
     }
 
-    /// Serves a write forwarded by a follower: appends only if this node leads, never forwards.
-    pub(crate) async fn handle_forwarded_write(&self, payload: Payload) -> ForwardAnswer {
-        let deadline = Instant::now() + self.write_timeout_for(&payload).await;
+    /// Serves a command forwarded by a follower: appends only if this node leads, never
+    /// forwards again.
+    pub(crate) async fn handle_forwarded_write(
+        &self,
+        command: Vec<u8>,
+        key: Option<RequestKey>,
+    ) -> ForwardAnswer {
         if !self.inner.raft.is_leader() {
             return ForwardAnswer::NotLeader;
         }
-        match self.write_as_leader(payload, deadline).await {
+        if let Some(key) = &key {
+            if !RequestKey::is_well_formed(&key.key) {
+                return ForwardAnswer::Failed(WriteError::Unknown(
+                    "malformed idempotency key".into(),
+                ));
+            }
+        }
+        let payload = match key {
+            Some(key) => Payload::KeyedCommand { key, command },
+            None => Payload::Command(command),
+        };
+        let deadline = Instant::now() + self.inner.write_timeout;
+        match self.propose(payload, deadline).await {
             Ok(Some(committed)) => ForwardAnswer::Committed(committed),
             Ok(None) => ForwardAnswer::NotLeader,
-            Err(e) => ForwardAnswer::Failed(e.to_string()),
+            Err(e) => ForwardAnswer::Failed(e),
         }
-    }
-
-    /// Runs a plugin query with the requested freshness.
-    ///
-    /// # Errors
-    /// [`ReadError::NoQuorum`] if a linearizable read cannot be confirmed within the write
-    /// timeout; [`ReadError::Query`] if the plugin cannot answer.
-    pub async fn read(
-        &self,
-        query: &[u8],
-        consistency: Consistency,
-    ) -> Result<Result<Vec<u8>, Vec<u8>>, ReadError> {
-        let timeout = self.inner.write_timeout;
-        let deadline = Instant::now() + timeout;
-        let mut recovered = self.inner.recovered.subscribe();
-        if tokio::time::timeout_at(deadline, recovered.wait_for(|done| *done))
-            .await
-            .is_err()
-        {
-            return Err(ReadError::Recovering);
-        }
-        if consistency == Consistency::Linearizable {
-            let index = self
-                .read_index(deadline)
-                .await
-                .ok_or(ReadError::NoQuorum(timeout))?;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            self.inner
-                .raft
-                .wait(Some(remaining))
-                .applied_index_at_least(Some(index), "linearizable read")
-                .await
-                .map_err(|_| ReadError::NoQuorum(timeout))?;
-        }
-        Ok(self.inner.machine.query(now_ms(), query)?)
-    }
-
-    /// The leader's read index: every write acknowledged before now is at or below it.
-    async fn read_index(&self, deadline: Instant) -> Option<u64> {
-        loop {
-            if Instant::now() >= deadline {
-                return None;
-            }
-            match self.leader() {
-                None => {
-                    self.wait_for_change(deadline, Duration::from_millis(100))
-                        .await
-                }
-                Some((leader, _)) if leader == self.inner.id => {
-                    match self.local_read_index(deadline).await {
-                        ReadIndexAnswer::Index(index) => return Some(index),
-                        _ => {
-                            self.wait_for_change(deadline, Duration::from_millis(50))
-                                .await
-                        }
-                    }
-                }
-                Some((_, addr)) => {
-                    let remaining = deadline.saturating_duration_since(Instant::now());
-                    match self
-                        .inner
-                        .peers
-                        .call(&addr, READ_INDEX_PATH, &(), remaining)
-                        .await
-                    {
-                        Ok(ReadIndexAnswer::Index(index)) => return Some(index),
-                        _ => {
-                            self.wait_for_change(deadline, Duration::from_millis(50))
-                                .await
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// As leader, confirms leadership with a quorum and returns the read index.
-    pub(crate) async fn local_read_index(&self, deadline: Instant) -> ReadIndexAnswer {
-        let raft = &self.inner.raft;
-        match tokio::time::timeout_at(deadline, raft.get_read_log_id(ReadPolicy::ReadIndex)).await {
-            Err(_) => ReadIndexAnswer::Failed("timeout".into()),
-            Ok(Ok((read_log_id, _applied))) => ReadIndexAnswer::Index(read_log_id.index()),
-            Ok(Err(RaftError::APIError(_))) => ReadIndexAnswer::NotLeader,
-            Ok(Err(e)) => ReadIndexAnswer::Failed(e.to_string()),
-        }
-    }
-
-    /// Serves a follower's read-index request.
-    pub(crate) async fn handle_read_index(&self) -> ReadIndexAnswer {
-        if self.inner.raft.metrics().borrow_watched().state != ServerState::Leader {
-            return ReadIndexAnswer::NotLeader;
-        }
-        self.local_read_index(Instant::now() + self.inner.write_timeout)
-            .await
     }
 }
 
 /// Makes this node's `--plugin` the cluster's plugin if the cluster has none: whenever this node
-/// leads and no plugin has been applied, it proposes a bootstrap install (a no-op if another
-/// install got there first). Ends once a plugin is in place or on shutdown.
-pub(crate) async fn bootstrap_plugin(node: Node, shutdown: impl std::future::Future<Output = ()>) {
+/// leads and no plugin has been applied, it proposes a bootstrap install carrying its proposed
+/// machine config (a no-op if another install got there first). Ends once a plugin is in place
+/// or on shutdown.
+pub(crate) async fn bootstrap_plugin(node: Node, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
-    let mut plugin_rx = node.inner.machine.watch_plugin();
-    let mut metrics_rx = node.inner.raft.metrics();
+    let mut status = node.inner.machine.watch_status();
+    let mut metrics = node.inner.raft.metrics();
     loop {
-        if plugin_rx.borrow().is_some() {
+        if status.borrow_and_update().plugin.is_some() {
             return;
         }
         if node.inner.raft.is_leader() {
-            let image = node.inner.local_plugin.image.clone();
-            match node
-                .write(Payload::InstallPlugin {
-                    image,
-                    bootstrap: true,
-                })
-                .await
-            {
-                Ok(committed) => {
+            let payload = Payload::InstallPlugin {
+                image: node.inner.own_plugin.image.clone(),
+                bootstrap: true,
+                config: node.inner.proposed_config,
+            };
+            let deadline = Instant::now() + node.inner.write_timeout.max(Duration::from_secs(10));
+            match node.propose(payload, deadline).await {
+                Ok(Some(committed)) => {
                     tracing::info!(index = committed.index, outcome = ?committed.outcome, "bootstrap plugin install")
                 }
+                Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "bootstrap plugin install failed; will retry"),
             }
         }
         tokio::select! {
             _ = &mut shutdown => return,
-            _ = plugin_rx.changed() => {}
-            _ = metrics_rx.changed() => {}
+            _ = status.changed() => {}
+            _ = metrics.changed() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }

@@ -3,15 +3,17 @@
 //!
 //! A trap leaves a component instance unusable (its invariants may be half-updated), so after
 //! the first [`Fault`] every later call answers [`Fault::Dead`] and the owner must build a new
-//! instance (see `raft::state_machine` for how the replicated state is rebuilt).
+//! instance (see `raft::state_machine` for how the replicated state is rebuilt). Not shared
+//! across threads: every instance has one owner (the apply thread, or one local worker).
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
-use super::bindings::exports::reservoir::plugin::front as wit;
-use super::bindings::exports::reservoir::plugin::machine as wit_machine;
-use super::bindings::{Plugin, PluginPre};
-use super::runtime::Limits;
+use super::bindings::exports::reservoir::plugin::{
+    console as wit_console, http as wit_http, machine as wit_machine,
+};
+use super::limits::Limits;
+use super::runtime::LoadedPlugin;
 use super::types::*;
 
 /// Per-store host data: only the memory limiter (plugins import nothing).
@@ -21,8 +23,19 @@ pub struct HostState {
     _table: ResourceTable,
 }
 
+fn store_limits(memory_bytes: usize) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(memory_bytes)
+        .instances(4)
+        .tables(16)
+        .memories(4)
+        .trap_on_grow_failure(true)
+        .build()
+}
+
 /// Why a plugin call produced no answer. Deterministic for deterministic causes: the same
-/// entry runs out of fuel or memory at the same point on every replica.
+/// entry runs out of fuel or memory at the same point on every replica whose instance has the
+/// same call history.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Fault {
@@ -38,12 +51,22 @@ pub enum Fault {
     /// An earlier fault killed this instance.
     #[error("the plugin instance is dead after an earlier fault")]
     Dead,
+    /// The plugin does not export the front this call needs.
+    #[error("the plugin has no {0} front")]
+    NoFront(&'static str),
 }
 
-/// An instantiated plugin. Not shared across threads: callers wrap it in a lock.
+/// The exported interfaces of one instance.
+struct Guests {
+    machine: wit_machine::Guest,
+    http: Option<wit_http::Guest>,
+    console: Option<wit_console::Guest>,
+}
+
+/// An instantiated plugin.
 pub struct Instance {
     store: Store<HostState>,
-    bindings: Plugin,
+    guests: Guests,
     limits: Limits,
     dead: bool,
     /// Fuel the last call consumed, for metrics and for tests that calibrate budgets.
@@ -51,32 +74,53 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub(super) fn from_pre(
+    pub(super) fn new(
         engine: &Engine,
-        pre: &PluginPre<HostState>,
+        plugin: &LoadedPlugin,
         limits: Limits,
     ) -> Result<Self, Fault> {
         let state = HostState {
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .instances(4)
-                .tables(16)
-                .memories(4)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: store_limits(limits.memory_bytes),
             _table: ResourceTable::new(),
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limits);
+        let fuel = limits.fuel_per_state_call;
         store
-            .set_fuel(limits.fuel_per_state_call)
+            .set_fuel(fuel)
             .map_err(|e| Fault::Trap(format!("{e:#}")))?;
-        let bindings = pre
+        let exports = plugin.exports();
+        let instance = exports
+            .pre
             .instantiate(&mut store)
-            .map_err(|e| classify(e, limits, limits.fuel_per_state_call))?;
+            .map_err(|e| classify(e, limits, fuel))?;
+        let machine = exports
+            .machine
+            .load(&mut store, &instance)
+            .map_err(|e| classify(e, limits, fuel))?;
+        let http = match &exports.http {
+            Some(indices) => Some(
+                indices
+                    .load(&mut store, &instance)
+                    .map_err(|e| classify(e, limits, fuel))?,
+            ),
+            None => None,
+        };
+        let console = match &exports.console {
+            Some(indices) => Some(
+                indices
+                    .load(&mut store, &instance)
+                    .map_err(|e| classify(e, limits, fuel))?,
+            ),
+            None => None,
+        };
         Ok(Instance {
             store,
-            bindings,
+            guests: Guests {
+                machine,
+                http,
+                console,
+            },
             limits,
             dead: false,
             last_fuel_used: 0,
@@ -93,10 +137,22 @@ impl Instance {
         self.dead
     }
 
+    /// The limits calls run under now.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Changes the fuel budgets and the memory cap for later calls. (The stack limit belongs to
+    /// the engine: changing it needs a new instance.)
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+        self.store.data_mut().limits = store_limits(limits.memory_bytes);
+    }
+
     fn call<T>(
         &mut self,
         fuel: u64,
-        f: impl FnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<T>,
+        f: impl FnOnce(&Guests, &mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, Fault> {
         if self.dead {
             return Err(Fault::Dead);
@@ -104,7 +160,7 @@ impl Instance {
         if let Err(e) = self.store.set_fuel(fuel) {
             return Err(Fault::Trap(format!("cannot set fuel: {e:#}")));
         }
-        let outcome = f(&self.bindings, &mut self.store);
+        let outcome = f(&self.guests, &mut self.store);
         self.last_fuel_used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
         match outcome {
             Ok(value) => Ok(value),
@@ -118,7 +174,7 @@ impl Instance {
     /// `machine.info`.
     pub fn info(&mut self) -> Result<PluginInfo, Fault> {
         let fuel = self.limits.fuel_per_call;
-        let info = self.call(fuel, |b, s| b.reservoir_plugin_machine().call_info(s))?;
+        let info = self.call(fuel, |me, s| me.machine.call_info(s))?;
         Ok(PluginInfo {
             name: info.name,
             version: info.version,
@@ -128,28 +184,19 @@ impl Instance {
         })
     }
 
-    /// `machine.apply`: `Ok(Ok(bytes))` applied, `Ok(Err(bytes))` refused by the rules.
-    pub fn apply(
-        &mut self,
-        ctx: LogContext,
-        command: &[u8],
-    ) -> Result<Result<Vec<u8>, Vec<u8>>, Fault> {
+    /// `machine.apply`.
+    pub fn apply(&mut self, ctx: LogContext, command: &[u8]) -> Result<Applied, Fault> {
         let fuel = self.limits.fuel_per_call;
         let ctx = wit_machine::LogContext {
             index: ctx.index,
             term: ctx.term,
-            leader_time_ms: ctx.leader_time_ms,
+            time_ms: ctx.time_ms,
         };
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_machine().call_apply(s, ctx, command)
-        })
-    }
-
-    /// `machine.next-deadline`: the leader time at which the state has something timed to do.
-    pub fn next_deadline(&mut self) -> Result<Option<u64>, Fault> {
-        let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_machine().call_next_deadline(s)
+        let applied = self.call(fuel, |me, s| me.machine.call_apply(s, ctx, command))?;
+        Ok(Applied {
+            result: applied.result,
+            topics: applied.topics,
+            next_deadline: applied.next_deadline,
         })
     }
 
@@ -160,126 +207,23 @@ impl Instance {
         request: &[u8],
     ) -> Result<Result<Vec<u8>, Vec<u8>>, Fault> {
         let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_machine().call_query(s, now_ms, request)
-        })
+        self.call(fuel, |me, s| me.machine.call_query(s, now_ms, request))
     }
 
     /// `machine.snapshot`.
     pub fn snapshot(&mut self) -> Result<Vec<u8>, Fault> {
         let fuel = self.limits.fuel_per_state_call;
-        self.call(fuel, |b, s| b.reservoir_plugin_machine().call_snapshot(s))
+        self.call(fuel, |me, s| me.machine.call_snapshot(s))
     }
 
-    /// `machine.restore`: `Ok(Err(reason))` when the plugin refuses the bytes.
-    pub fn restore(&mut self, snapshot: &[u8]) -> Result<Result<(), String>, Fault> {
+    /// `machine.restore`: `Ok(Ok(next_deadline))`, or `Ok(Err(reason))` when the plugin
+    /// refuses the bytes.
+    pub fn restore(&mut self, snapshot: &[u8]) -> Result<Result<Option<u64>, String>, Fault> {
         let fuel = self.limits.fuel_per_state_call;
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_machine().call_restore(s, snapshot)
-        })
+        self.call(fuel, |me, s| me.machine.call_restore(s, snapshot))
     }
 
-    /// `front.route`.
-    pub fn route(&mut self, request: &HttpRequest) -> Result<RouteAction, Fault> {
-        let fuel = self.limits.fuel_per_call;
-        let request = to_wit_request(request);
-        let action = self.call(fuel, |b, s| {
-            b.reservoir_plugin_front().call_route(s, &request)
-        })?;
-        Ok(match action {
-            wit::RouteAction::Read(q) => RouteAction::Read(q),
-            wit::RouteAction::Write(c) => RouteAction::Write(c),
-            wit::RouteAction::Respond(r) => RouteAction::Respond(from_wit_response(r)),
-            wit::RouteAction::Watch(w) => RouteAction::Watch(WatchRequest {
-                topic: w.topic,
-                query: w.query,
-                event: w.event,
-            }),
-        })
-    }
-
-    /// `front.render`.
-    pub fn render(
-        &mut self,
-        request: &HttpRequest,
-        outcome: &Outcome,
-    ) -> Result<HttpResponse, Fault> {
-        let fuel = self.limits.fuel_per_call;
-        let request = to_wit_request(request);
-        let outcome = to_wit_outcome(outcome);
-        let response = self.call(fuel, |b, s| {
-            b.reservoir_plugin_front()
-                .call_render(s, &request, &outcome)
-        })?;
-        Ok(from_wit_response(response))
-    }
-
-    /// `front.console`: `None` when the plugin does not know the command.
-    pub fn console(
-        &mut self,
-        line: &str,
-        mode: ConsoleMode,
-    ) -> Result<Option<ConsoleAction>, Fault> {
-        let fuel = self.limits.fuel_per_call;
-        let action = self.call(fuel, |b, s| {
-            b.reservoir_plugin_front()
-                .call_console(s, line, to_wit_mode(mode))
-        })?;
-        Ok(action.map(|a| match a {
-            wit::ConsoleAction::Read(q) => ConsoleAction::Read(q),
-            wit::ConsoleAction::Write(c) => ConsoleAction::Write(c),
-            wit::ConsoleAction::Print(t) => ConsoleAction::Print(t),
-        }))
-    }
-
-    /// `front.console-render`.
-    pub fn console_render(
-        &mut self,
-        line: &str,
-        mode: ConsoleMode,
-        outcome: &Outcome,
-    ) -> Result<String, Fault> {
-        let fuel = self.limits.fuel_per_call;
-        let outcome = to_wit_outcome(outcome);
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_front()
-                .call_console_render(s, line, to_wit_mode(mode), &outcome)
-        })
-    }
-
-    /// `front.console-help`.
-    pub fn console_help(&mut self, mode: ConsoleMode) -> Result<String, Fault> {
-        let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_front()
-                .call_console_help(s, to_wit_mode(mode))
-        })
-    }
-
-    /// `front.overview`: the query whose rendering the console shows.
-    pub fn overview(&mut self, mode: ConsoleMode) -> Result<Option<Vec<u8>>, Fault> {
-        let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_front()
-                .call_overview(s, to_wit_mode(mode))
-        })
-    }
-
-    /// `front.render-overview`.
-    pub fn render_overview(
-        &mut self,
-        mode: ConsoleMode,
-        outcome: &Outcome,
-    ) -> Result<String, Fault> {
-        let fuel = self.limits.fuel_per_call;
-        let outcome = to_wit_outcome(outcome);
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_front()
-                .call_render_overview(s, to_wit_mode(mode), &outcome)
-        })
-    }
-
-    /// `front.describe`: one line about a command, with its result when known.
+    /// `machine.describe`: one line about a command, with its result when known.
     pub fn describe(
         &mut self,
         command: &[u8],
@@ -287,33 +231,146 @@ impl Instance {
     ) -> Result<String, Fault> {
         let fuel = self.limits.fuel_per_call;
         let result = result.map(|r| r.as_ref().map(Vec::as_slice).map_err(Vec::as_slice));
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_front().call_describe(s, command, result)
+        self.call(fuel, |me, s| me.machine.call_describe(s, command, result))
+    }
+
+    /// Which fronts this instance has.
+    pub fn fronts(&self) -> Fronts {
+        Fronts {
+            http: self.guests.http.is_some(),
+            console: self.guests.console.is_some(),
+        }
+    }
+
+    /// `http.route`.
+    pub fn route(&mut self, request: &HttpRequest) -> Result<RouteAction, Fault> {
+        if self.guests.http.is_none() {
+            return Err(Fault::NoFront("http"));
+        }
+        let fuel = self.limits.fuel_per_call;
+        let request = to_wit_request(request);
+        let action = self.call(fuel, |me, s| match &me.http {
+            Some(http) => http.call_route(s, &request),
+            None => Err(wasmtime::format_err!("no http front")),
+        })?;
+        Ok(match action {
+            wit_http::Action::Respond(r) => RouteAction::Respond(from_wit_response(r)),
+            wit_http::Action::Read(q) => RouteAction::Read(q),
+            wit_http::Action::Write(c) => RouteAction::Write(c),
+            wit_http::Action::Watch(w) => RouteAction::Watch(WatchRequest {
+                topic: w.topic,
+                query: w.query,
+                event: w.event,
+            }),
         })
     }
 
-    /// `front.topics`: which watch streams a committed command wakes.
-    pub fn topics(
+    /// `http.render`.
+    pub fn render(
         &mut self,
-        command: &[u8],
-        answer: &Result<Vec<u8>, Vec<u8>>,
-    ) -> Result<Vec<String>, Fault> {
+        request: &HttpRequest,
+        outcome: &Outcome,
+    ) -> Result<HttpResponse, Fault> {
+        if self.guests.http.is_none() {
+            return Err(Fault::NoFront("http"));
+        }
         let fuel = self.limits.fuel_per_call;
-        let answer = answer.as_ref().map(Vec::as_slice).map_err(Vec::as_slice);
-        self.call(fuel, |b, s| {
-            b.reservoir_plugin_front().call_topics(s, command, answer)
+        let request = to_wit_request(request);
+        let outcome = match outcome {
+            Outcome::Written(result) => wit_http::Outcome::Written(result.clone()),
+            Outcome::Read(query) => wit_http::Outcome::Read(query.clone()),
+            Outcome::Unavailable(reason) => wit_http::Outcome::Unavailable(reason.clone()),
+        };
+        let response = self.call(fuel, |me, s| match &me.http {
+            Some(http) => http.call_render(s, &request, &outcome),
+            None => Err(wasmtime::format_err!("no http front")),
+        })?;
+        Ok(from_wit_response(response))
+    }
+
+    fn console_front(&self) -> Result<(), Fault> {
+        match self.guests.console {
+            Some(_) => Ok(()),
+            None => Err(Fault::NoFront("console")),
+        }
+    }
+
+    /// `console.parse`: `None` when the plugin does not know the command.
+    pub fn console_parse(&mut self, line: &ConsoleLine) -> Result<Option<ConsoleAction>, Fault> {
+        self.console_front()?;
+        let fuel = self.limits.fuel_per_call;
+        let line = to_wit_line(line);
+        let action = self.call(fuel, |me, s| match &me.console {
+            Some(console) => console.call_parse(s, &line),
+            None => Err(wasmtime::format_err!("no console front")),
+        })?;
+        Ok(action.map(|a| match a {
+            wit_console::Action::Read(q) => ConsoleAction::Read(q),
+            wit_console::Action::Write(c) => ConsoleAction::Write(c),
+            wit_console::Action::Print(t) => ConsoleAction::Print(t),
+        }))
+    }
+
+    /// `console.render`.
+    pub fn console_render(
+        &mut self,
+        line: &ConsoleLine,
+        outcome: &Outcome,
+    ) -> Result<String, Fault> {
+        self.console_front()?;
+        let fuel = self.limits.fuel_per_call;
+        let line = to_wit_line(line);
+        let outcome = to_wit_console_outcome(outcome);
+        self.call(fuel, |me, s| match &me.console {
+            Some(console) => console.call_render(s, &line, &outcome),
+            None => Err(wasmtime::format_err!("no console front")),
+        })
+    }
+
+    /// `console.help`.
+    pub fn console_help(&mut self, mode: ConsoleMode) -> Result<String, Fault> {
+        self.console_front()?;
+        let fuel = self.limits.fuel_per_call;
+        self.call(fuel, |me, s| match &me.console {
+            Some(console) => console.call_help(s, to_wit_mode(mode)),
+            None => Err(wasmtime::format_err!("no console front")),
+        })
+    }
+
+    /// `console.overview`: the query whose rendering the console shows.
+    pub fn overview(&mut self, mode: ConsoleMode) -> Result<Option<Vec<u8>>, Fault> {
+        self.console_front()?;
+        let fuel = self.limits.fuel_per_call;
+        self.call(fuel, |me, s| match &me.console {
+            Some(console) => console.call_overview(s, to_wit_mode(mode)),
+            None => Err(wasmtime::format_err!("no console front")),
+        })
+    }
+
+    /// `console.render-overview`.
+    pub fn render_overview(
+        &mut self,
+        mode: ConsoleMode,
+        outcome: &Outcome,
+    ) -> Result<String, Fault> {
+        self.console_front()?;
+        let fuel = self.limits.fuel_per_call;
+        let outcome = to_wit_console_outcome(outcome);
+        self.call(fuel, |me, s| match &me.console {
+            Some(console) => console.call_render_overview(s, to_wit_mode(mode), &outcome),
+            None => Err(wasmtime::format_err!("no console front")),
         })
     }
 }
 
 /// Names the cause of a failed call.
-fn classify(error: wasmtime::Error, limits: Limits, fuel: u64) -> Fault {
+pub(super) fn classify(error: wasmtime::Error, limits: Limits, fuel: u64) -> Fault {
     let trap = error.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::OutOfFuel) {
         return Fault::OutOfFuel(fuel);
     }
     let text = format!("{error:#}");
-    if text.contains("growing memory") {
+    if text.contains("growing memory") || text.contains("memory minimum size") {
         return Fault::MemoryLimit(limits.memory_bytes);
     }
     // Name the trap itself ("wasm `unreachable` instruction executed"), not the backtrace that
@@ -324,31 +381,43 @@ fn classify(error: wasmtime::Error, limits: Limits, fuel: u64) -> Fault {
     }
 }
 
-fn to_wit_mode(mode: ConsoleMode) -> wit::ConsoleMode {
+fn to_wit_mode(mode: ConsoleMode) -> wit_console::Mode {
     match mode {
-        ConsoleMode::Demo => wit::ConsoleMode::Demo,
-        ConsoleMode::Dev => wit::ConsoleMode::Dev,
+        ConsoleMode::Demo => wit_console::Mode::Demo,
+        ConsoleMode::Dev => wit_console::Mode::Dev,
     }
 }
 
-fn to_wit_request(request: &HttpRequest) -> wit::HttpRequest {
-    wit::HttpRequest {
+fn to_wit_line(line: &ConsoleLine) -> wit_console::Line {
+    wit_console::Line {
+        text: line.text.clone(),
+        mode: to_wit_mode(line.mode),
+        entropy: line.entropy.to_vec(),
+    }
+}
+
+fn to_wit_console_outcome(outcome: &Outcome) -> wit_console::Outcome {
+    match outcome {
+        Outcome::Written(result) => wit_console::Outcome::Written(result.clone()),
+        Outcome::Read(query) => wit_console::Outcome::Read(query.clone()),
+        Outcome::Unavailable(reason) => wit_console::Outcome::Unavailable(reason.clone()),
+    }
+}
+
+fn to_wit_request(request: &HttpRequest) -> wit_http::Request {
+    wit_http::Request {
         method: request.method.clone(),
         path: request.path.clone(),
         query: request.query.clone(),
         headers: request.headers.clone(),
         body: request.body.clone(),
+        role: request.role.clone(),
+        entropy: request.entropy.to_vec(),
+        now_ms: request.now_ms,
     }
 }
 
-fn to_wit_outcome(outcome: &Outcome) -> wit::Outcome {
-    match outcome {
-        Outcome::Finished(result) => wit::Outcome::Finished(result.clone()),
-        Outcome::Unavailable(reason) => wit::Outcome::Unavailable(reason.clone()),
-    }
-}
-
-fn from_wit_response(response: wit::HttpResponse) -> HttpResponse {
+fn from_wit_response(response: wit_http::Response) -> HttpResponse {
     HttpResponse {
         status: response.status,
         headers: response.headers,

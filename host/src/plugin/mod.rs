@@ -1,21 +1,28 @@
 //! Running WebAssembly plugins: the only place that touches wasmtime.
 //!
-//! - [`runtime`]: one deterministic [`Engine`](wasmtime::Engine) per process, loading and
-//!   validating components, and a cache of compiled ones keyed by content hash.
-//! - [`disk_cache`]: compiled components on disk, keyed by component and engine.
-//! - [`instance`]: one instantiated plugin with its own `Store`, fuel and memory limits; every
-//!   export as a typed method whose failures come back as [`Fault`]s instead of panics.
+//! - [`image`]: a component as it travels through the log and snapshots (bytes + SHA-256).
+//! - [`limits`]: the fuel, memory and stack bounds every call runs under (replicated).
+//! - [`runtime`]: deterministic engines, loading and validating components, a bounded cache of
+//!   compiled ones keyed by content hash.
+//! - [`disk_cache`]: compiled components on disk, keyed by component and engine, size-capped.
+//! - [`instance`]: one instantiated plugin with its own `Store`; every export as a typed
+//!   method whose failures come back as [`Fault`]s instead of panics. The `http` and `console`
+//!   fronts are optional exports.
 //! - [`types`]: host-side mirrors of the WIT types, so that `bindgen!` output never leaves
 //!   this module.
 
 mod bindings;
 pub mod disk_cache;
+pub mod image;
 pub mod instance;
+pub mod limits;
 pub mod runtime;
 pub mod types;
 
+pub use image::{Digest, PluginImage};
 pub use instance::{Fault, Instance};
-pub use runtime::{Limits, LoadError, LoadedPlugin, PluginImage, Runtime};
+pub use limits::{Limits, LimitsError};
+pub use runtime::{LoadError, LoadedPlugin, Runtime};
 pub use types::*;
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Host-side mirrors of the plugin contract's types (`wit/plugin.wit`).
 //!
-//! They keep wasmtime's generated types inside `plugin/` and carry serde derives so that the
-//! HTTP and Raft layers can move them around.
+//! They keep wasmtime's generated types inside `plugin/` and carry serde derives where the
+//! Raft and HTTP layers move them around.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,16 +20,39 @@ pub struct PluginInfo {
     pub description: String,
 }
 
-/// Where an entry sits in the log and the time its leader stamped on it.
+/// The optional fronts a component exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Fronts {
+    /// `http`: public HTTP routes.
+    pub http: bool,
+    /// `console`: console lines.
+    pub console: bool,
+}
+
+/// Where an entry sits in the log and its log time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogContext {
     /// Raft log index.
     pub index: u64,
     /// Term of the leader that appended the entry.
     pub term: u64,
-    /// Leader wall clock, milliseconds since the Unix epoch.
-    pub leader_time_ms: u64,
+    /// Log time: ms since the Unix epoch, never decreasing along the log.
+    pub time_ms: u64,
 }
+
+/// What `machine.apply` produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The plugin's answer: `Ok` applied, `Err` refused by the rules.
+    pub result: Result<Vec<u8>, Vec<u8>>,
+    /// The watch topics the entry changed.
+    pub topics: Vec<String>,
+    /// The next log time at which the state has something timed to do.
+    pub next_deadline: Option<u64>,
+}
+
+/// Size of [`HttpRequest::entropy`] and [`ConsoleLine::entropy`].
+pub const ENTROPY_BYTES: usize = 32;
 
 /// An HTTP request for the plugin's `route`/`render`.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +67,22 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// The whole body (the HTTP front caps its size).
     pub body: Vec<u8>,
+    /// The verified admin role of the caller, `None` for anonymous.
+    pub role: Option<String>,
+    /// Fresh random bytes for secrets the plugin mints.
+    pub entropy: [u8; ENTROPY_BYTES],
+    /// The receiving node's wall clock.
+    pub now_ms: u64,
+}
+
+impl HttpRequest {
+    /// The first value of a header, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// An HTTP response produced by the plugin.
@@ -60,20 +99,20 @@ pub struct HttpResponse {
 /// What an HTTP request needs, according to the plugin.
 #[derive(Debug, Clone)]
 pub enum RouteAction {
-    /// Run this query, then render.
+    /// Send this response as is.
+    Respond(HttpResponse),
+    /// Answer this query from a fresh enough state, then render.
     Read(Vec<u8>),
     /// Replicate this command, then render.
     Write(Vec<u8>),
-    /// Send this response as is.
-    Respond(HttpResponse),
-    /// Stream the query's answer as Server-Sent Events, again after every change of `topic`.
+    /// Stream the query's rendering as Server-Sent Events, again after every change of `topic`.
     Watch(WatchRequest),
 }
 
-/// A live view the plugin asked for (`route-action.watch`).
-#[derive(Debug, Clone)]
+/// A live view the plugin asked for (`action.watch`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WatchRequest {
-    /// The changes that wake the stream, as the plugin's `topics` names them.
+    /// The changes that wake the stream, as `applied.topics` names them.
     pub topic: String,
     /// The query answered on every wake-up.
     pub query: Vec<u8>,
@@ -81,22 +120,13 @@ pub struct WatchRequest {
     pub event: String,
 }
 
-/// What a console line needs, according to the plugin.
-#[derive(Debug, Clone)]
-pub enum ConsoleAction {
-    /// Run this query, then render.
-    Read(Vec<u8>),
-    /// Replicate this command, then render.
-    Write(Vec<u8>),
-    /// Print this text.
-    Print(String),
-}
-
 /// How a read or write ended, as the plugin's render functions see it.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// The plugin's own answer.
-    Finished(Result<Vec<u8>, Vec<u8>>),
+    /// A write's `apply` result.
+    Written(Result<Vec<u8>, Vec<u8>>),
+    /// Answer this query from the rendering instance's state.
+    Read(Vec<u8>),
     /// The host could not get an answer; the text says why.
     Unavailable(String),
 }
@@ -108,4 +138,44 @@ pub enum ConsoleMode {
     Demo,
     /// The operator console.
     Dev,
+}
+
+/// A console line for the plugin's `console` front.
+#[derive(Debug, Clone)]
+pub struct ConsoleLine {
+    /// The trimmed line.
+    pub text: String,
+    /// Which console it was typed into.
+    pub mode: ConsoleMode,
+    /// Fresh random bytes, the same for `parse` and `render` of the line.
+    pub entropy: [u8; ENTROPY_BYTES],
+}
+
+/// What a console line needs, according to the plugin.
+#[derive(Debug, Clone)]
+pub enum ConsoleAction {
+    /// Answer this query, then render.
+    Read(Vec<u8>),
+    /// Replicate this command, then render.
+    Write(Vec<u8>),
+    /// Print this text.
+    Print(String),
+}
+
+/// Fresh random bytes from the operating system's generator.
+///
+/// # Panics
+/// Never in practice: `getrandom` only fails when the OS has no entropy source at all, and the
+/// fallback then is zeros mixed with the clock, which only weakens tokens minted from it; the
+/// failure is logged.
+pub fn fresh_entropy() -> [u8; ENTROPY_BYTES] {
+    let mut bytes = [0u8; ENTROPY_BYTES];
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        tracing::error!(error = %e, "the OS random generator failed; tokens are weak");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes[..16].copy_from_slice(&nanos.to_le_bytes());
+    }
+    bytes
 }

@@ -59,6 +59,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use self::flusher::{Flusher, Pending, Shared, Syncer};
+use super::log_clock::LogClock;
 use super::typ::{Entry, LogId, Vote};
 use super::TypeConfig;
 
@@ -210,6 +211,8 @@ impl From<DurableLogError> for io::Error {
 #[derive(Clone)]
 pub struct DurableLogStore {
     inner: Arc<Inner>,
+    /// Raised to the leader time of every appended entry.
+    clock: LogClock,
 }
 
 /// The reader openraft's replication tasks use: reads only, sharing the store's database.
@@ -324,7 +327,20 @@ impl DurableLogStore {
         tracing::info!(dir = %dir.display(), state = ?inner.log_state()?, "opened the raft log");
         Ok(Self {
             inner: Arc::new(inner),
+            clock: LogClock::new(),
         })
+    }
+
+    /// Raises `clock` with every entry appended from now on, and now with the log's last entry.
+    ///
+    /// # Errors
+    /// If the last entry cannot be read.
+    pub fn with_clock(mut self, clock: LogClock) -> Result<Self, DurableLogError> {
+        if let Some(last) = self.inner.last_entry()? {
+            clock.observe([&last]);
+        }
+        self.clock = clock;
+        Ok(self)
     }
 
     /// Records `node_id` and `cluster` as the owners of this data dir if none are recorded yet
@@ -782,6 +798,7 @@ impl RaftLogStorage<TypeConfig> for DurableLogStore {
         I::IntoIter: OptionalSend,
     {
         let entries: Vec<Entry> = entries.into_iter().collect();
+        self.clock.observe(&entries);
         // Encoding and a write(2) of possibly large entries, and fjall may stall writers:
         // blocking pool. The callback goes along, so it is queued right after the write even
         // if this future is dropped meanwhile. This returns without waiting for the fsync.
@@ -805,7 +822,6 @@ impl RaftLogStorage<TypeConfig> for DurableLogStore {
 mod tests {
     use std::path::Path;
     use std::sync::mpsc;
-    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     use openraft::entry::RaftEntry;
@@ -818,26 +834,26 @@ mod tests {
 
     use super::flusher::Syncer;
     use super::*;
-    use crate::plugin::{Limits, Runtime};
-    use crate::raft::state_machine::Machine;
     use crate::raft::{Envelope, Payload, StateMachine, TypeConfig};
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     struct DurableBuilder;
 
-    impl StoreBuilder<TypeConfig, DurableLogStore, StateMachine, TempDir> for DurableBuilder {
+    impl StoreBuilder<TypeConfig, DurableLogStore, StateMachine, (TempDir, TempDir)>
+        for DurableBuilder
+    {
         async fn build(
             &self,
-        ) -> Result<(TempDir, DurableLogStore, StateMachine), StorageError<TypeConfig>> {
+        ) -> Result<((TempDir, TempDir), DurableLogStore, StateMachine), StorageError<TypeConfig>>
+        {
             let read_err = |e: &dyn std::error::Error| {
                 StorageError::read(TypeConfig::err_from_string(e.to_string()))
             };
             let dir = tempfile::tempdir().map_err(|e| read_err(&e))?;
             let store = DurableLogStore::open(dir.path()).map_err(|e| read_err(&e))?;
-            let runtime = Runtime::new(Limits::default()).map_err(|e| read_err(&e))?;
-            let machine = StateMachine::new(Machine::new(Arc::new(runtime)));
-            Ok((dir, store, machine))
+            let (snapshots, machine) = crate::raft::state_machine::for_tests();
+            Ok(((dir, snapshots), store, machine))
         }
     }
 

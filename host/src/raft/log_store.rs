@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader};
 
+use super::log_clock::LogClock;
 use super::typ::{Entry, LogId, Vote};
 use super::TypeConfig;
 
@@ -19,6 +20,8 @@ use super::TypeConfig;
 #[derive(Debug, Clone, Default)]
 pub struct MemLogStore {
     inner: Arc<Mutex<MemLog>>,
+    /// Raised to the leader time of every appended entry.
+    clock: LogClock,
 }
 
 #[derive(Debug, Default)]
@@ -36,6 +39,12 @@ impl MemLogStore {
     /// An empty log.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Raises `clock` with every entry appended from now on.
+    pub fn with_clock(mut self, clock: LogClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, MemLog> {
@@ -104,6 +113,7 @@ impl RaftLogStorage<TypeConfig> for MemLogStore {
         {
             let mut log = self.lock();
             for entry in entries {
+                self.clock.observe([&entry]);
                 log.entries.insert(entry.log_id.index, entry);
             }
         }
@@ -134,25 +144,22 @@ impl RaftLogStorage<TypeConfig> for MemLogStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use openraft::testing::log::{StoreBuilder, Suite};
-    use openraft::type_config::TypeConfigExt;
     use openraft::StorageError;
 
     use super::MemLogStore;
-    use crate::plugin::{Limits, Runtime};
-    use crate::raft::state_machine::Machine;
     use crate::raft::{StateMachine, TypeConfig};
 
     struct MemBuilder;
 
-    impl StoreBuilder<TypeConfig, MemLogStore, StateMachine> for MemBuilder {
-        async fn build(&self) -> Result<((), MemLogStore, StateMachine), StorageError<TypeConfig>> {
-            let runtime = Runtime::new(Limits::default())
-                .map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
-            let machine = StateMachine::new(Machine::new(Arc::new(runtime)));
-            Ok(((), MemLogStore::new(), machine))
+    impl StoreBuilder<TypeConfig, MemLogStore, StateMachine, tempfile::TempDir> for MemBuilder {
+        async fn build(
+            &self,
+        ) -> Result<(tempfile::TempDir, MemLogStore, StateMachine), StorageError<TypeConfig>>
+        {
+            let (guard, machine) = crate::raft::state_machine::for_tests();
+            Ok((guard, MemLogStore::new(), machine))
         }
     }
 

@@ -1,24 +1,44 @@
-//! Consensus: the Raft type configuration, what a log entry carries, the log store, the state
-//! machine adapter that feeds committed entries to the plugin, and the peer network.
+//! Consensus: the Raft type configuration, what a log entry carries, the log stores, the state
+//! machine that feeds committed entries to the plugin, snapshots, and the peer transport.
 //!
 //! - [`entry`]: [`Envelope`] (what every entry carries) and [`ApplyOutcome`] (what applying it
 //!   produced).
-//! - [`log_store`]: the in-memory log store of demo and dev modes.
-//! - [`state_machine`]: applies committed entries through the plugin; snapshots; plugin installs.
-//! - [`network`]: Raft RPC to peers over HTTP with postcard bodies.
-//! - [`request_keys`]: idempotency keys as replicated state.
-//! - [`snapshot_store`]: the latest snapshot as one checksummed file, replaced atomically.
+//! - [`log_store`]: the in-memory log store of demo and dev modes; [`durable_log`]: the fjall
+//!   log store of prod mode; [`log_clock`]: the highest leader time in this node's log.
+//! - [`state_machine`]: the canonical plugin instance on its apply thread, base points and
+//!   snapshots, node-local instances.
+//! - [`snapshot_store`]: snapshot files, replaced atomically, never by an older one.
+//! - [`transport`]: the peer channel (mutual TLS, HTTP/2): Raft RPC, snapshot streaming and the
+//!   node's forwarding calls, guarded before anything is decoded.
 
 pub mod durable_log;
 pub mod entry;
+pub mod log_clock;
 pub mod log_store;
-pub mod network;
-pub mod request_keys;
 pub mod snapshot_store;
 pub mod state_machine;
+pub mod transport;
 
-pub use entry::{ApplyOutcome, Envelope, Payload, RequestKey};
-pub use state_machine::{CommitEvent, StateMachine};
+use serde::{Deserialize, Serialize};
+
+pub use entry::{ApplyOutcome, Envelope, MachineConfig, Payload, RequestKey};
+pub use state_machine::{CommitEvent, CommitKind, Machine, StateMachine};
+
+/// A member as the replicated membership records it: where its public API and its peer
+/// channel listen (`host:port` as configured, resolved by whoever connects).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Member {
+    /// The public API (HTTP: customers and admins).
+    pub api: String,
+    /// The peer channel (Raft RPC, forwarding, snapshots).
+    pub peer: String,
+}
+
+impl std::fmt::Display for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (peer {})", self.api, self.peer)
+    }
+}
 
 openraft::declare_raft_types!(
     /// The host's Raft types: entries carry an [`Envelope`], applying one yields an [`ApplyOutcome`].
@@ -26,14 +46,11 @@ openraft::declare_raft_types!(
         D = Envelope,
         R = ApplyOutcome,
         NodeId = u64,
-        Node = openraft::BasicNode,
+        Node = Member,
 );
 
 /// The Raft handle of a node.
 pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
-
-/// Snapshot bytes as openraft moves them: the whole image in memory.
-pub type SnapshotData = std::io::Cursor<Vec<u8>>;
 
 /// Every derived openraft type the host names, spelled once.
 pub mod typ {
@@ -50,10 +67,8 @@ pub mod typ {
     pub type StoredMembership = alias::StoredMembershipOf<TypeConfig>;
     /// Snapshot metadata.
     pub type SnapshotMeta = alias::SnapshotMetaOf<TypeConfig>;
-    /// A snapshot with its data.
-    pub type Snapshot = alias::SnapshotOf<TypeConfig, super::SnapshotData>;
+    /// A snapshot with its data (an open file).
+    pub type Snapshot = alias::SnapshotOf<TypeConfig, super::snapshot_store::SnapshotFile>;
     /// Raft metrics.
     pub type RaftMetrics = openraft::RaftMetrics<TypeConfig>;
-    /// Storage trait errors.
-    pub type RpcError = openraft::errors::RPCError<TypeConfig>;
 }

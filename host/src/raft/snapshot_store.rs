@@ -1,28 +1,35 @@
-//! Snapshots on disk: the latest snapshot of the state machine as one file, replaced atomically.
+//! Snapshots on disk: one file per snapshot, replaced atomically, never by an older one.
 //!
 //! # Format
 //! ```text
-//! b"RSNAP001" | u64 LE payload length | payload = postcard((SnapshotMeta, data)) | SHA-256(payload)
+//! b"RSNAP003" | u64 LE payload length | payload = postcard((SnapshotMeta, SnapshotImage)) | SHA-256(payload)
 //! ```
-//! # Durability
-//! `save` writes a temp file, fsyncs it, renames it over the name the snapshot is known by, and
-//! fsyncs the directory. A crash at any point leaves either the old snapshot or the new one,
-//! never a torn file; a power loss after `save` returns keeps the new one. A file that is
-//! truncated or altered anyway fails its checksum and is refused with a clear error.
+//! # Durability and concurrency
+//! Every write goes to a temp file with a unique name, is fsynced, renamed to the snapshot's
+//! own name (`snapshot-<index>-<term>.snap`) and the directory fsynced. A crash at any point
+//! leaves the old snapshot, the new one, or both, never a torn file. A store-wide lock
+//! serialises adopting files, so a snapshot being built and one being installed cannot
+//! interleave, and the current snapshot only ever moves forward: a file older than the current
+//! one is discarded instead of replacing it. Files older than the current are removed (an
+//! open handle, e.g. one being streamed to a follower, keeps its data readable until closed).
+//! A file that is truncated or altered anyway fails its checksum and is refused.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
 
+use super::state_machine::image::{SnapshotImage, IMAGE_VERSION};
 use super::typ::SnapshotMeta;
 
-const MAGIC: &[u8; 8] = b"RSNAP001";
+const MAGIC: &[u8; 8] = b"RSNAP003";
 const PREFIX: &str = "snapshot-";
 const SUFFIX: &str = ".snap";
 
-/// Why the snapshot on disk could not be used.
+/// Why a snapshot could not be written or used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SnapshotStoreError {
@@ -43,18 +50,15 @@ pub enum SnapshotStoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A received snapshot is larger than this node accepts.
+    #[error("snapshot larger than {0} bytes refused")]
+    TooLarge(u64),
 }
 
 impl From<SnapshotStoreError> for io::Error {
     fn from(error: SnapshotStoreError) -> io::Error {
         io::Error::other(error)
     }
-}
-
-/// The folder holding the latest snapshot.
-#[derive(Debug, Clone)]
-pub struct SnapshotStore {
-    dir: PathBuf,
 }
 
 fn io_error(path: &Path, source: io::Error) -> SnapshotStoreError {
@@ -64,111 +68,383 @@ fn io_error(path: &Path, source: io::Error) -> SnapshotStoreError {
     }
 }
 
+/// A snapshot file that is in place: its metadata and where it is.
+#[derive(Debug, Clone)]
+pub struct StoredSnapshot {
+    /// openraft's metadata (last log id, membership).
+    pub meta: SnapshotMeta,
+    /// The file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub len: u64,
+}
+
+/// The data openraft moves for a snapshot: an open handle to its file, so a newer snapshot
+/// replacing the name cannot pull the bytes away from a transfer under way.
+#[derive(Debug)]
+pub struct SnapshotFile {
+    /// Open for reading from the start.
+    pub file: File,
+    /// Size in bytes.
+    pub len: u64,
+    /// Where it was opened (for messages; may be gone by now). For a snapshot received from a
+    /// peer: the verified temp file the store adopts once it is installed.
+    pub path: PathBuf,
+    /// For a received snapshot: its decoded image, so installing it does not decode it again.
+    pub prepared: Option<Box<SnapshotImage>>,
+}
+
+/// The folder of snapshots.
+#[derive(Debug, Clone)]
+pub struct SnapshotStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    /// The snapshot in place, `None` before the first; held while adopting a file.
+    current: Mutex<Option<StoredSnapshot>>,
+    /// Makes temp names unique within the process.
+    temp_counter: AtomicU64,
+    /// Largest snapshot accepted from a peer.
+    max_receive_bytes: u64,
+}
+
+fn sort_key(meta: &SnapshotMeta) -> (u64, u64) {
+    meta.last_log_id
+        .map_or((0, 0), |id| (id.index, id.leader_id.term))
+}
+
 impl SnapshotStore {
-    /// Opens (creating it if needed) the snapshot folder.
+    /// Opens (creating it if needed) the snapshot folder: the newest intact file becomes the
+    /// current snapshot; leftover temp files are removed.
     ///
     /// # Errors
-    /// If the folder cannot be created.
-    pub fn open(dir: &Path) -> Result<Self, SnapshotStoreError> {
+    /// If the folder cannot be created or read, or the newest snapshot file is corrupt.
+    pub fn open(dir: &Path, max_receive_bytes: u64) -> Result<Self, SnapshotStoreError> {
         fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-        Ok(SnapshotStore {
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    fn file_name(meta: &SnapshotMeta) -> String {
-        let (index, term) = meta
-            .last_log_id
-            .map_or((0, 0), |id| (id.index, id.leader_id.term));
-        format!("{PREFIX}{index:020}-{term:020}{SUFFIX}")
-    }
-
-    /// Snapshot files present, oldest first (names sort by index).
-    fn files(&self) -> Result<Vec<PathBuf>, SnapshotStoreError> {
-        let mut files: Vec<PathBuf> = fs::read_dir(&self.dir)
-            .map_err(|e| io_error(&self.dir, e))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| {
-                path.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX))
-            })
-            .collect();
+        let mut files = Vec::new();
+        for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+            let path = entry.map_err(|e| io_error(dir, e))?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if name.ends_with(".tmp") {
+                // A write that never finished: nothing refers to it.
+                let _ = fs::remove_file(&path);
+            } else if name.starts_with(PREFIX) && name.ends_with(SUFFIX) {
+                files.push(path);
+            }
+        }
         files.sort();
-        Ok(files)
+        let current = match files.pop() {
+            Some(path) => {
+                let (meta, _image) = read_file(&path)?;
+                let len = fs::metadata(&path).map_err(|e| io_error(&path, e))?.len();
+                Some(StoredSnapshot { meta, path, len })
+            }
+            None => None,
+        };
+        let store = SnapshotStore {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                current: Mutex::new(current),
+                temp_counter: AtomicU64::new(0),
+                max_receive_bytes,
+            }),
+        };
+        store.remove_older();
+        Ok(store)
     }
 
-    /// Writes a snapshot durably and removes the older ones.
+    fn lock(&self) -> MutexGuard<'_, Option<StoredSnapshot>> {
+        // The guarded value is replaced whole; a panic cannot leave it half-updated.
+        self.inner.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The snapshot in place.
+    pub fn current(&self) -> Option<StoredSnapshot> {
+        self.lock().clone()
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        let n = self.inner.temp_counter.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .dir
+            .join(format!(".{}-{n}.tmp", std::process::id()))
+    }
+
+    fn final_path(&self, meta: &SnapshotMeta) -> PathBuf {
+        let (index, term) = sort_key(meta);
+        self.inner
+            .dir
+            .join(format!("{PREFIX}{index:020}-{term:020}{SUFFIX}"))
+    }
+
+    /// Writes a snapshot durably and makes it current, unless a newer one already is (then the
+    /// new file is discarded and the current one returned).
     ///
     /// # Errors
     /// Any I/O failure; the previous snapshot is then still in place.
-    pub fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> Result<(), SnapshotStoreError> {
-        let payload = postcard::to_stdvec(&(meta, data))
-            .map_err(|e| io_error(&self.dir, io::Error::other(e)))?;
-        let temp = self.dir.join("snapshot.tmp");
-        let target = self.dir.join(Self::file_name(meta));
-        {
-            let mut file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
-            let write = |file: &mut File| -> io::Result<()> {
-                file.write_all(MAGIC)?;
-                file.write_all(&(payload.len() as u64).to_le_bytes())?;
-                file.write_all(&payload)?;
-                file.write_all(&Sha256::digest(&payload))?;
-                file.sync_all()
-            };
-            write(&mut file).map_err(|e| io_error(&temp, e))?;
+    pub fn save(
+        &self,
+        meta: &SnapshotMeta,
+        image: &SnapshotImage,
+    ) -> Result<StoredSnapshot, SnapshotStoreError> {
+        let temp = self.temp_path();
+        let written = write_file(&temp, meta, image);
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(e);
         }
-        fs::rename(&temp, &target).map_err(|e| io_error(&target, e))?;
-        File::open(&self.dir)
+        self.adopt(&temp, meta)
+    }
+
+    /// Makes a verified file at `temp` (written by [`SnapshotStore::save`] or received from a
+    /// peer) the current snapshot, if it is newer than the current one.
+    ///
+    /// # Errors
+    /// If the rename or the directory sync fails.
+    pub fn adopt(
+        &self,
+        temp: &Path,
+        meta: &SnapshotMeta,
+    ) -> Result<StoredSnapshot, SnapshotStoreError> {
+        let mut current = self.lock();
+        if let Some(existing) = current.as_ref() {
+            if sort_key(&existing.meta) >= sort_key(meta) {
+                // Never replace a newer (or the same) snapshot with an older one.
+                let _ = fs::remove_file(temp);
+                return Ok(existing.clone());
+            }
+        }
+        let target = self.final_path(meta);
+        let len = fs::metadata(temp).map_err(|e| io_error(temp, e))?.len();
+        fs::rename(temp, &target).map_err(|e| io_error(&target, e))?;
+        File::open(&self.inner.dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| io_error(&self.dir, e))?;
-        for old in self.files()? {
-            if old != target {
-                // A leftover old snapshot wastes space but is never loaded over a newer one.
-                if let Err(e) = fs::remove_file(&old) {
-                    tracing::warn!(file = %old.display(), error = %e, "cannot remove old snapshot");
+            .map_err(|e| io_error(&self.inner.dir, e))?;
+        let stored = StoredSnapshot {
+            meta: meta.clone(),
+            path: target,
+            len,
+        };
+        *current = Some(stored.clone());
+        drop(current);
+        self.remove_older();
+        Ok(stored)
+    }
+
+    /// Removes snapshot files older than the current one.
+    fn remove_older(&self) {
+        let Some(current) = self.current() else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(&self.inner.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let is_snapshot = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX));
+            if is_snapshot && path < current.path {
+                if let Err(e) = fs::remove_file(&path) {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot remove an old snapshot");
                 }
             }
         }
-        Ok(())
     }
 
-    /// The newest snapshot, verified, or `None` if there is none.
+    /// Opens the current snapshot's file for streaming.
     ///
     /// # Errors
-    /// [`SnapshotStoreError::Corrupt`] for a truncated or altered file.
-    pub fn load_latest(&self) -> Result<Option<(SnapshotMeta, Vec<u8>)>, SnapshotStoreError> {
-        let Some(path) = self.files()?.pop() else {
+    /// If the file cannot be opened.
+    pub fn open_current(&self) -> Result<Option<(SnapshotMeta, SnapshotFile)>, SnapshotStoreError> {
+        let Some(current) = self.current() else {
             return Ok(None);
         };
-        let bytes = fs::read(&path).map_err(|e| io_error(&path, e))?;
-        let corrupt = |reason: &str| SnapshotStoreError::Corrupt {
-            path: path.display().to_string(),
-            reason: reason.to_string(),
-        };
-        let rest = bytes
-            .strip_prefix(MAGIC.as_slice())
-            .ok_or_else(|| corrupt("bad magic"))?;
-        let (len, rest) = rest
-            .split_first_chunk::<8>()
-            .ok_or_else(|| corrupt("truncated header"))?;
-        let len =
-            usize::try_from(u64::from_le_bytes(*len)).map_err(|_| corrupt("length overflows"))?;
-        if rest.len() != len.saturating_add(32) {
-            return Err(corrupt(&format!(
-                "expected {} bytes after the header, found {}",
-                len.saturating_add(32),
-                rest.len()
-            )));
-        }
-        let (payload, checksum) = rest.split_at(len);
-        if Sha256::digest(payload).as_slice() != checksum {
-            return Err(corrupt("checksum mismatch"));
-        }
-        let (meta, data): (SnapshotMeta, Vec<u8>) =
-            postcard::from_bytes(payload).map_err(|e| corrupt(&format!("undecodable: {e}")))?;
-        Ok(Some((meta, data)))
+        let file = File::open(&current.path).map_err(|e| io_error(&current.path, e))?;
+        Ok(Some((
+            current.meta,
+            SnapshotFile {
+                file,
+                len: current.len,
+                path: current.path,
+                prepared: None,
+            },
+        )))
     }
+
+    /// Starts receiving a snapshot from a peer into a new temp file.
+    ///
+    /// # Errors
+    /// If the temp file cannot be created.
+    pub fn receive(&self) -> Result<Incoming, SnapshotStoreError> {
+        let path = self.temp_path();
+        let file = File::create(&path).map_err(|e| io_error(&path, e))?;
+        Ok(Incoming {
+            writer: Some(BufWriter::with_capacity(256 << 10, file)),
+            path,
+            written: 0,
+            max: self.inner.max_receive_bytes,
+        })
+    }
+}
+
+/// A snapshot arriving from a peer, written chunk by chunk (bounded memory). Dropped before
+/// [`Incoming::finish`], its temp file is removed.
+pub struct Incoming {
+    writer: Option<BufWriter<File>>,
+    path: PathBuf,
+    written: u64,
+    max: u64,
+}
+
+impl Incoming {
+    /// Appends a chunk.
+    ///
+    /// # Errors
+    /// I/O failures, or [`SnapshotStoreError::TooLarge`] past the size cap.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), SnapshotStoreError> {
+        self.written = self.written.saturating_add(chunk.len() as u64);
+        if self.written > self.max {
+            return Err(SnapshotStoreError::TooLarge(self.max));
+        }
+        match self.writer.as_mut() {
+            Some(writer) => writer.write_all(chunk).map_err(|e| io_error(&self.path, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes and fsyncs the file, then verifies and decodes it. The file stays at the
+    /// returned path (a temp name in the store's folder) for [`SnapshotStore::adopt`].
+    ///
+    /// # Errors
+    /// I/O failures, or [`SnapshotStoreError::Corrupt`] when the bytes are not an intact
+    /// snapshot.
+    pub fn finish(mut self) -> Result<(PathBuf, SnapshotMeta, SnapshotImage), SnapshotStoreError> {
+        let writer = self.writer.take();
+        if let Some(writer) = writer {
+            let file = writer
+                .into_inner()
+                .map_err(|e| io_error(&self.path, e.into_error()))?;
+            file.sync_all().map_err(|e| io_error(&self.path, e))?;
+        }
+        let (meta, image) = read_file(&self.path)?;
+        let path = std::mem::take(&mut self.path);
+        Ok((path, meta, image))
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            // Unfinished: nothing refers to the temp file.
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Hashes everything written through it.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn write_file(
+    path: &Path,
+    meta: &SnapshotMeta,
+    image: &SnapshotImage,
+) -> Result<(), SnapshotStoreError> {
+    let io = |e: io::Error| io_error(path, e);
+    let payload_len = postcard::experimental::serialized_size(&(meta, image))
+        .map_err(|e| io(io::Error::other(e)))?;
+    let file = File::create(path).map_err(io)?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    out.write_all(MAGIC).map_err(io)?;
+    out.write_all(&(payload_len as u64).to_le_bytes())
+        .map_err(io)?;
+    let mut hashing = HashingWriter {
+        inner: out,
+        hasher: Sha256::new(),
+    };
+    postcard::to_io(&(meta, image), &mut hashing).map_err(|e| io(io::Error::other(e)))?;
+    let HashingWriter {
+        inner: mut out,
+        hasher,
+    } = hashing;
+    out.write_all(&hasher.finalize()).map_err(io)?;
+    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)
+}
+
+/// Verifies and decodes a snapshot file.
+///
+/// # Errors
+/// [`SnapshotStoreError::Corrupt`] for anything but an intact snapshot of a known version.
+pub fn read_file(path: &Path) -> Result<(SnapshotMeta, SnapshotImage), SnapshotStoreError> {
+    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, e))?;
+    decode(&bytes).map_err(|reason| SnapshotStoreError::Corrupt {
+        path: path.display().to_string(),
+        reason,
+    })
+}
+
+/// Verifies and decodes snapshot file bytes. Never panics, whatever the bytes.
+///
+/// # Errors
+/// Why the bytes are not an intact snapshot of a known version.
+pub fn decode(bytes: &[u8]) -> Result<(SnapshotMeta, SnapshotImage), String> {
+    let rest = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or_else(|| "bad magic (not a snapshot of this version)".to_string())?;
+    let (len, rest) = rest
+        .split_first_chunk::<8>()
+        .ok_or_else(|| "truncated header".to_string())?;
+    let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| "length overflows")?;
+    if rest.len() != len.saturating_add(32) {
+        return Err(format!(
+            "expected {} bytes after the header, found {}",
+            len.saturating_add(32),
+            rest.len()
+        ));
+    }
+    let (payload, checksum) = rest.split_at(len);
+    if Sha256::digest(payload).as_slice() != checksum {
+        return Err("checksum mismatch".into());
+    }
+    let (meta, image): (SnapshotMeta, SnapshotImage) =
+        postcard::from_bytes(payload).map_err(|e| format!("undecodable: {e}"))?;
+    if image.version != IMAGE_VERSION {
+        return Err(format!(
+            "snapshot image version {} is not {IMAGE_VERSION}",
+            image.version
+        ));
+    }
+    Ok((meta, image))
 }
 
 #[cfg(test)]
@@ -176,6 +452,7 @@ mod tests {
     use openraft::testing::log_id;
 
     use super::*;
+    use crate::raft::entry::MachineConfig;
     use crate::raft::typ::StoredMembership;
     use crate::raft::TypeConfig;
 
@@ -186,42 +463,129 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_latest_snapshot_survives_reopening_and_replaces_older_ones() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SnapshotStore::open(dir.path()).expect("open");
-        assert!(store.load_latest().expect("empty").is_none());
-        store.save(&meta(10), b"ten").expect("save");
-        store.save(&meta(20), b"twenty").expect("save");
-        let reopened = SnapshotStore::open(dir.path()).expect("reopen");
-        let (loaded, data) = reopened.load_latest().expect("load").expect("present");
-        assert_eq!(loaded, meta(20));
-        assert_eq!(data, b"twenty");
-        assert_eq!(
-            reopened.files().expect("list").len(),
-            1,
-            "older snapshot removed"
-        );
+    fn image(state: &[u8]) -> SnapshotImage {
+        SnapshotImage {
+            version: IMAGE_VERSION,
+            plugin: None,
+            installed_at: 0,
+            config: MachineConfig::default(),
+            log_time_ms: 7,
+            requests: Default::default(),
+            installs: Vec::new(),
+            state: std::sync::Arc::new(state.to_vec()),
+        }
+    }
+
+    fn open(dir: &Path) -> SnapshotStore {
+        SnapshotStore::open(dir, 1 << 30).expect("open")
     }
 
     #[test]
-    fn truncated_or_altered_files_are_refused() {
+    fn the_latest_snapshot_survives_reopening_and_replaces_older_ones() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SnapshotStore::open(dir.path()).expect("open");
-        store.save(&meta(5), b"state bytes").expect("save");
-        let path = store.files().expect("list").pop().expect("one file");
-        let good = fs::read(&path).expect("read");
+        let store = open(dir.path());
+        assert!(store.current().is_none());
+        store.save(&meta(10), &image(b"ten")).expect("save");
+        store.save(&meta(20), &image(b"twenty")).expect("save");
+        let reopened = open(dir.path());
+        let current = reopened.current().expect("present");
+        assert_eq!(current.meta, meta(20));
+        let (_, image) = read_file(&current.path).expect("read");
+        assert_eq!(image.state.as_slice(), b"twenty");
+        let files = fs::read_dir(dir.path()).expect("list").count();
+        assert_eq!(files, 1, "older snapshot removed");
+    }
 
-        fs::write(&path, &good[..good.len() - 5]).expect("truncate");
-        assert!(matches!(
-            store.load_latest(),
-            Err(SnapshotStoreError::Corrupt { .. })
-        ));
+    #[test]
+    fn an_older_snapshot_never_replaces_a_newer_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        store.save(&meta(30), &image(b"thirty")).expect("save");
+        let kept = store.save(&meta(20), &image(b"twenty")).expect("save");
+        assert_eq!(kept.meta, meta(30));
+        assert_eq!(store.current().expect("current").meta, meta(30));
+        assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 1);
+    }
 
+    #[test]
+    fn concurrent_saves_and_receives_end_with_the_newest_snapshot() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        let mut bytes_of = Vec::new();
+        for index in [40u64, 50] {
+            let temp = dir.path().join(format!("src-{index}"));
+            write_file(&temp, &meta(index), &image(&[index as u8; 1000])).expect("write");
+            bytes_of.push((index, fs::read(&temp).expect("read")));
+            fs::remove_file(&temp).expect("rm");
+        }
+        std::thread::scope(|scope| {
+            for index in [10u64, 20, 30, 45] {
+                let store = store.clone();
+                scope.spawn(move || {
+                    store
+                        .save(&meta(index), &image(&[index as u8; 1000]))
+                        .expect("save")
+                });
+            }
+            for (index, bytes) in &bytes_of {
+                let store = store.clone();
+                scope.spawn(move || {
+                    let mut incoming = store.receive().expect("receive");
+                    for chunk in bytes.chunks(97) {
+                        incoming.write(chunk).expect("chunk");
+                    }
+                    let (path, received, _) = incoming.finish().expect("finish");
+                    assert_eq!(sort_key(&received).0, *index);
+                    store.adopt(&path, &received).expect("adopt")
+                });
+            }
+        });
+        assert_eq!(store.current().expect("current").meta, meta(50));
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "only the newest file stays: {names:?}");
+    }
+
+    #[test]
+    fn truncated_altered_or_oversized_files_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        let stored = store.save(&meta(5), &image(b"state bytes")).expect("save");
+        let good = fs::read(&stored.path).expect("read");
+
+        assert!(decode(&good[..good.len() - 5]).is_err());
         let mut altered = good.clone();
         altered[20] ^= 1;
-        fs::write(&path, &altered).expect("alter");
-        let err = store.load_latest().expect_err("altered");
-        assert!(err.to_string().contains("checksum"), "{err}");
+        assert!(decode(&altered).expect_err("altered").contains("checksum"));
+
+        let small = SnapshotStore::open(&dir.path().join("small"), 10).expect("open");
+        let mut incoming = small.receive().expect("receive");
+        assert!(matches!(
+            incoming.write(&good),
+            Err(SnapshotStoreError::TooLarge(10))
+        ));
+        drop(incoming);
+        assert_eq!(
+            fs::read_dir(dir.path().join("small"))
+                .expect("list")
+                .count(),
+            0,
+            "an unfinished receive leaves no file"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = decode(&bytes);
+            let mut framed = MAGIC.to_vec();
+            framed.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            framed.extend_from_slice(&bytes);
+            framed.extend_from_slice(&Sha256::digest(&bytes));
+            let _ = decode(&framed);
+        }
     }
 }

@@ -1,42 +1,38 @@
-//! Raft RPC to peers: openraft's network traits over [`PeerClient`], postcard bodies, one
-//! `/v1/raft/...` path per message kind (served by `http::server`).
+//! openraft's network traits over [`PeerClient`]: one [`PeerConnection`] per target member,
+//! postcard bodies, snapshots streamed from their file in bounded chunks.
 
 use std::future::Future;
 
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
     TransferLeaderResponse, VoteRequest, VoteResponse,
 };
-use openraft::{BasicNode, OptionalSend};
+use openraft::OptionalSend;
+use tokio_util::io::ReaderStream;
 
-use super::typ::{Snapshot, Vote};
-use super::{SnapshotData, TypeConfig};
-use crate::http::client::{PeerClient, PeerError};
+use super::client::{PeerBody, PeerClient, PeerError};
+use super::path;
+use crate::raft::snapshot_store::SnapshotFile;
+use crate::raft::typ::{Snapshot, Vote};
+use crate::raft::{Member, TypeConfig};
 
-/// Paths of the Raft RPC endpoints.
-pub mod path {
-    /// AppendEntries.
-    pub const APPEND: &str = "/v1/raft/append";
-    /// RequestVote.
-    pub const VOTE: &str = "/v1/raft/vote";
-    /// Pre-vote (a candidate asks before disrupting the term).
-    pub const PRE_VOTE: &str = "/v1/raft/pre-vote";
-    /// A whole snapshot in one body.
-    pub const SNAPSHOT: &str = "/v1/raft/snapshot";
-    /// Leadership hand-over.
-    pub const TRANSFER_LEADER: &str = "/v1/raft/transfer-leader";
-}
+/// Bytes per chunk of a snapshot stream.
+const SNAPSHOT_CHUNK: usize = 256 << 10;
 
 /// Makes one [`PeerConnection`] per peer.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Network {
     client: PeerClient,
 }
 
 impl Network {
-    /// A factory sharing one pooled HTTP client.
+    /// A factory sharing one pooled client.
     pub fn new(client: PeerClient) -> Self {
         Network { client }
     }
@@ -45,9 +41,9 @@ impl Network {
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerConnection;
 
-    async fn new_client(&mut self, _target: u64, node: &BasicNode) -> Self::Network {
+    async fn new_client(&mut self, _target: u64, node: &Member) -> Self::Network {
         PeerConnection {
-            addr: node.addr.clone(),
+            addr: node.peer.clone(),
             client: self.client.clone(),
         }
     }
@@ -69,7 +65,7 @@ fn to_rpc_error(error: PeerError) -> RPCError<TypeConfig> {
 impl PeerConnection {
     async fn rpc<Req, Resp>(
         &self,
-        path: &str,
+        route: &str,
         request: &Req,
         option: &RPCOption,
     ) -> Result<Resp, RPCError<TypeConfig>>
@@ -78,14 +74,28 @@ impl PeerConnection {
         Resp: serde::de::DeserializeOwned,
     {
         self.client
-            .call(&self.addr, path, request, option.hard_ttl())
+            .call(&self.addr, route, request, option.hard_ttl())
             .await
             .map_err(to_rpc_error)
     }
 }
 
+/// The body of a snapshot stream: the header (the leader's vote), then the file in chunks.
+fn snapshot_body(vote: &Vote, snapshot: SnapshotFile) -> Result<PeerBody, std::io::Error> {
+    let header = postcard::to_stdvec(vote).map_err(std::io::Error::other)?;
+    let mut first = Vec::with_capacity(4 + header.len());
+    first.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    first.extend_from_slice(&header);
+    let file = tokio::fs::File::from_std(snapshot.file);
+    let chunks = ReaderStream::with_capacity(file, SNAPSHOT_CHUNK);
+    let stream = futures_util::stream::once(async move { Ok(Bytes::from(first)) })
+        .chain(chunks)
+        .map(|chunk| chunk.map(Frame::data));
+    Ok(BodyExt::boxed(StreamBody::new(stream)))
+}
+
 impl RaftNetworkV2<TypeConfig> for PeerConnection {
-    type SnapshotData = SnapshotData;
+    type SnapshotData = SnapshotFile;
 
     async fn append_entries(
         &mut self,
@@ -118,10 +128,23 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        let request = (vote, snapshot.meta, snapshot.snapshot.into_inner());
+        let body = snapshot_body(&vote, snapshot.snapshot)
+            .map_err(|e| StreamingError::Network(NetworkError::new(&e)))?;
+        let sent = async {
+            let bytes = self
+                .client
+                .post(&self.addr, path::SNAPSHOT, body, option.hard_ttl())
+                .await?;
+            postcard::from_bytes::<SnapshotResponse<TypeConfig>>(&bytes).map_err(|e| {
+                PeerError::Protocol {
+                    addr: self.addr.clone(),
+                    reason: format!("decode answer: {e}"),
+                }
+            })
+        };
         tokio::select! {
             closed = cancel => Err(StreamingError::Closed(closed)),
-            answer = self.rpc(path::SNAPSHOT, &request, &option) => answer.map_err(|e| match e {
+            answer = sent => answer.map_err(|e| match to_rpc_error(e) {
                 RPCError::Unreachable(u) => StreamingError::Unreachable(u),
                 RPCError::Network(n) => StreamingError::Network(n),
                 other => StreamingError::Network(NetworkError::from_string(other.to_string())),

@@ -4,16 +4,22 @@
 //!
 //! The table lives beside the plugin's state in the state machine and travels in snapshots.
 //! Keys are forgotten [`RETENTION_MS`] of log time after their first use, at the first entry
-//! applied after that, so every replica forgets a key at the same index.
+//! applied after that, so every replica forgets a key at the same index. The table holds at
+//! most [`MAX_KEYS`] keys: when a new key would exceed that, the oldest key is forgotten first
+//! (a retry with a forgotten key applies its request again), so a flood of keys costs bounded
+//! memory and snapshot space.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::entry::{ApplyOutcome, RequestKey};
+use crate::raft::entry::{ApplyOutcome, RequestKey};
 
-/// How long a key is remembered, in leader time: 24 hours.
+/// How long a key is remembered, in log time: 24 hours.
 pub const RETENTION_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Most keys remembered at once.
+pub const MAX_KEYS: usize = 50_000;
 
 /// One remembered request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +77,12 @@ impl RequestKeys {
             self.by_time.remove(&(previous.at_ms, key.key.clone()));
         }
         self.by_time.insert((at_ms, key.key.clone()));
+        while self.by_key.len() > MAX_KEYS {
+            let Some((_, oldest)) = self.by_time.pop_first() else {
+                break;
+            };
+            self.by_key.remove(&oldest);
+        }
     }
 
     /// Forgets every key first used more than [`RETENTION_MS`] before `now_ms`.
@@ -131,6 +143,18 @@ mod tests {
         assert_eq!(keys.lookup(&key("old", 1)), Lookup::New);
         assert_ne!(keys.lookup(&key("new", 1)), Lookup::New);
         assert_eq!(keys.len(), 1);
+    }
+
+    #[test]
+    fn a_full_table_forgets_its_oldest_key_first() {
+        let mut keys = RequestKeys::default();
+        for i in 0..=MAX_KEYS {
+            keys.remember(&key(&format!("k{i}"), 1), ApplyOutcome::Nothing, i as u64);
+        }
+        assert_eq!(keys.len(), MAX_KEYS);
+        assert_eq!(keys.lookup(&key("k0", 1)), Lookup::New, "the oldest went");
+        assert_ne!(keys.lookup(&key("k1", 1)), Lookup::New);
+        assert_ne!(keys.lookup(&key(&format!("k{MAX_KEYS}"), 1)), Lookup::New);
     }
 
     #[test]

@@ -1,0 +1,125 @@
+//! Path ids and query-string parameters: ids, filters and the page of a list.
+//!
+//! Unknown parameters are ignored (the host reads some, such as `consistency`); a known one with
+//! a bad value is 400 `/problems/invalid-request` naming it.
+
+use crate::limits::{DEFAULT_PAGE_ITEMS, MAX_PAGE_ITEMS};
+use crate::problem::Problem;
+use crate::query::PageRequest;
+
+use super::body::query_pairs;
+use super::truncate_for_echo;
+
+/// Parses a path id: ASCII digits only (no sign, no spaces), within the type's range.
+pub fn parse_id<T: std::str::FromStr>(text: &str) -> Option<T> {
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// The query string's parameters, with typed accessors.
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Decodes a raw query string.
+    ///
+    /// # Errors
+    ///
+    /// 400 when it is not valid percent-encoded UTF-8.
+    pub fn parse(query: &str) -> Result<Self, Problem> {
+        Ok(Params {
+            pairs: query_pairs(query)?,
+        })
+    }
+
+    /// The last value of a parameter.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// An id parameter, if present.
+    ///
+    /// # Errors
+    ///
+    /// 400 when it is not a decimal id of the type.
+    pub fn id<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, Problem> {
+        self.get(key)
+            .map(|value| {
+                parse_id(value).ok_or_else(|| {
+                    Problem::invalid_request(format!(
+                        "query parameter `{key}` must be an id, got {:?}",
+                        truncate_for_echo(value, 20)
+                    ))
+                    .with("parameter", key)
+                })
+            })
+            .transpose()
+    }
+
+    /// The page a list request asks for: `limit` (1 to [`MAX_PAGE_ITEMS`], default
+    /// [`DEFAULT_PAGE_ITEMS`]) and `after` (the previous page's `next`).
+    ///
+    /// # Errors
+    ///
+    /// 400 naming the parameter.
+    pub fn page(&self) -> Result<PageRequest, Problem> {
+        let limit = match self.get("limit") {
+            None => DEFAULT_PAGE_ITEMS,
+            Some(value) => parse_id::<u32>(value)
+                .filter(|n| (1..=MAX_PAGE_ITEMS).contains(n))
+                .ok_or_else(|| {
+                    Problem::invalid_request(format!(
+                        "query parameter `limit` must be 1 to {MAX_PAGE_ITEMS}, got {:?}",
+                        truncate_for_echo(value, 20)
+                    ))
+                    .with("parameter", "limit")
+                    .with("max", MAX_PAGE_ITEMS)
+                })?,
+        };
+        Ok(PageRequest {
+            after: self.id::<u64>("after")?,
+            limit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_default_and_refuse_bad_limits() {
+        let page = |q: &str| Params::parse(q).and_then(|p| p.page());
+        assert_eq!(
+            page("").ok(),
+            Some(PageRequest {
+                after: None,
+                limit: 100
+            })
+        );
+        assert_eq!(
+            page("limit=500&after=7").ok(),
+            Some(PageRequest {
+                after: Some(7),
+                limit: 500
+            })
+        );
+        for bad in [
+            "limit=0",
+            "limit=501",
+            "limit=x",
+            "after=-1",
+            "after=",
+            "limit=1e3",
+        ] {
+            assert!(page(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Node-local plugin instances: HTTP route and render, console lines, queries, describe,
+//! overview and status all run here, never on the canonical instance, so nothing a reader does
+//! can change a replicated outcome.
+//!
+//! Each instance is owned by one worker thread (wasm calls block; they never run on the async
+//! workers) and follows the committed tail: before every job, and when idle, it applies the
+//! commands the canonical instance applied since it last looked, so its state is as fresh as
+//! this node's. A fault here (a query out of fuel, say) rebuilds that instance from the base
+//! point plus the tail and changes nothing replicated. Jobs wait in one bounded queue that every
+//! worker takes from; a full queue is refused at once rather than growing.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use tokio::sync::oneshot;
+
+use super::tail::Tail;
+use crate::plugin::{Fault, Instance, Limits, LoadedPlugin};
+
+/// Jobs waiting for a local instance before new ones are refused.
+pub const QUEUE_DEPTH: usize = 1024;
+
+/// How long an idle worker waits before catching up on its own.
+const IDLE_CATCH_UP: Duration = Duration::from_millis(100);
+
+/// Why a local job did not run.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    /// Every local instance is busy and the queue is full.
+    #[error("this node is overloaded: {QUEUE_DEPTH} plugin calls are waiting")]
+    Busy,
+    /// The node is shutting down.
+    #[error("the node is shutting down")]
+    Stopped,
+}
+
+/// A node-local instance, as a job sees it.
+pub struct LocalReplica {
+    tail: Arc<Tail>,
+    /// This node's `--plugin`, for the fronts until the cluster has a plugin.
+    fallback: Arc<LoadedPlugin>,
+    instance: Option<Instance>,
+    /// True when `instance` holds the cluster's plugin and state (false: the fallback).
+    replicated: bool,
+    generation: u64,
+    position: usize,
+    applied: u64,
+}
+
+impl LocalReplica {
+    fn new(tail: Arc<Tail>, fallback: Arc<LoadedPlugin>) -> Self {
+        LocalReplica {
+            tail,
+            fallback,
+            instance: None,
+            replicated: false,
+            generation: 0,
+            position: 0,
+            applied: 0,
+        }
+    }
+
+    /// Brings the instance to the tail's end, rebuilding it first if it is dead, missing or
+    /// on an older base.
+    fn catch_up(&mut self) -> Result<(), Fault> {
+        let dead = self.instance.as_ref().is_none_or(Instance::is_dead);
+        let generation = if dead { 0 } else { self.generation };
+        let step = self.tail.catch_up(generation, self.position);
+        if let Some(base) = &step.rebuild_from {
+            self.instance = None;
+            self.replicated = false;
+            let Some(plugin) = &base.plugin else {
+                // No plugin in the cluster yet: serve the fronts from the fallback.
+                self.instance = Some(self.fallback.instantiate(fallback_limits(&self.fallback))?);
+                self.generation = step.generation;
+                self.position = step.position;
+                self.applied = step.applied;
+                return Ok(());
+            };
+            let mut instance = plugin.instantiate(base.limits)?;
+            instance
+                .restore(&base.state)?
+                .map_err(|reason| Fault::Trap(format!("restore refused: {reason}")))?;
+            self.instance = Some(instance);
+            self.replicated = true;
+        }
+        if let Some(instance) = self.instance.as_mut() {
+            if self.replicated {
+                for entry in &step.entries {
+                    instance.apply(entry.ctx, &entry.command)?;
+                }
+            }
+        }
+        self.generation = step.generation;
+        self.position = step.position;
+        self.applied = step.applied;
+        Ok(())
+    }
+
+    /// The instance, caught up with every command this node applied.
+    ///
+    /// # Errors
+    /// A [`Fault`] if rebuilding or catching up failed (the next job tries again).
+    pub fn instance(&mut self) -> Result<&mut Instance, Fault> {
+        self.catch_up()?;
+        self.instance.as_mut().ok_or(Fault::Dead)
+    }
+
+    /// True when the instance holds the cluster's state (false before the first install).
+    pub fn has_state(&self) -> bool {
+        self.replicated
+    }
+
+    /// The log index the instance's state reflects.
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+}
+
+/// Limits for the fallback plugin: the defaults with the stack it was loaded for.
+fn fallback_limits(plugin: &LoadedPlugin) -> Limits {
+    Limits {
+        stack_bytes: plugin.stack_bytes,
+        ..Limits::default()
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut LocalReplica) + Send>;
+
+/// The pool of local instances.
+pub struct LocalPool {
+    jobs: Option<Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl LocalPool {
+    /// Starts `size` workers (at least one), each with its own instance following `tail`.
+    pub fn start(size: usize, tail: Arc<Tail>, fallback: Arc<LoadedPlugin>) -> Self {
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(QUEUE_DEPTH);
+        let workers = (0..size.max(1))
+            .map(|n| {
+                let rx = rx.clone();
+                let replica = LocalReplica::new(tail.clone(), fallback.clone());
+                std::thread::Builder::new()
+                    .name(format!("plugin-local-{n}"))
+                    .spawn(move || work(rx, replica))
+            })
+            .filter_map(|spawned| match spawned {
+                Ok(handle) => Some(handle),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start a local plugin worker");
+                    None
+                }
+            })
+            .collect();
+        LocalPool {
+            jobs: Some(tx),
+            workers,
+        }
+    }
+
+    /// Runs `f` on a local instance and returns what it returns.
+    ///
+    /// # Errors
+    /// [`LocalError::Busy`] when the queue is full, [`LocalError::Stopped`] on shutdown.
+    pub async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut LocalReplica) -> R + Send + 'static,
+    ) -> Result<R, LocalError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |replica| {
+            // The caller may have given up waiting; the answer is then of no use.
+            let _ = tx.send(f(replica));
+        });
+        let Some(jobs) = &self.jobs else {
+            return Err(LocalError::Stopped);
+        };
+        match jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(LocalError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(LocalError::Stopped),
+        }
+        rx.await.map_err(|_| LocalError::Stopped)
+    }
+}
+
+impl Drop for LocalPool {
+    fn drop(&mut self) {
+        // Closing the queue ends every worker after its current job.
+        self.jobs = None;
+        for worker in self.workers.drain(..) {
+            if worker.join().is_err() {
+                tracing::error!("a local plugin worker panicked");
+            }
+        }
+    }
+}
+
+fn work(jobs: Receiver<Job>, mut replica: LocalReplica) {
+    loop {
+        match jobs.recv_timeout(IDLE_CATCH_UP) {
+            Ok(job) => job(&mut replica),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                if let Err(fault) = replica.catch_up() {
+                    tracing::debug!(%fault, "local instance could not catch up; it rebuilds on next use");
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
