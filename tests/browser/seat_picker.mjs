@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Browser check of the seat picker page against two nodes of one cluster.
 //
-//   node tests/browser/seat_picker.mjs --base http://127.0.0.1:6000 --other http://127.0.0.1:6001 \
+//   node tests/browser/seat_picker.mjs --base http://localhost:8001 --other http://localhost:8002 \
 //        --showtime 1 --screenshot /tmp/seat-picker.png
 //
 // A (phone viewport, on --base) holds and confirms two seats; B (on --other, opened first and

@@ -31,7 +31,7 @@ pub mod addr;
 mod identity;
 mod inspect;
 mod membership;
-mod peer;
+pub(crate) mod peer;
 mod plugin_admin;
 mod read;
 mod runner;

@@ -220,3 +220,99 @@ mod tests {
         assert!(!other.leadership_transfer, "not for anyone else");
     }
 }
+
+/// Property tests of what a member may send: any bytes on a peer route decode to an error or a
+/// message, never a panic, and whatever decodes passes the guard only within its bounds.
+#[cfg(test)]
+mod properties {
+    use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
+    use openraft::Vote;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::raft::typ;
+
+    /// Flips bytes and truncates: what a buggy or hostile member could put on the wire.
+    fn mutate(mut bytes: Vec<u8>, flips: &[(usize, u8)], cut: usize) -> Vec<u8> {
+        if bytes.is_empty() {
+            return bytes;
+        }
+        for (at, xor) in flips {
+            let len = bytes.len();
+            bytes[at % len] ^= xor;
+        }
+        bytes.truncate(bytes.len().saturating_sub(cut));
+        bytes
+    }
+
+    /// Whether the guard let through a term it must refuse.
+    fn term_in_bounds(term: u64, current: u64) -> bool {
+        term < TERM_CEILING && term <= current.saturating_add(MAX_TERM_JUMP)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_any_peer_decoder(
+            bytes in proptest::collection::vec(any::<u8>(), 0..4096)
+        ) {
+            let _ = postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(&bytes);
+            let _ = postcard::from_bytes::<VoteRequest<TypeConfig>>(&bytes);
+            let _ = postcard::from_bytes::<TransferLeaderRequest<TypeConfig>>(&bytes);
+            let _ = postcard::from_bytes::<typ::Vote>(&bytes);
+            let _ = postcard::from_bytes::<crate::node::peer::NodeRequest>(&bytes);
+        }
+
+        #[test]
+        fn votes_that_decode_pass_the_guard_only_within_bounds(
+            term in any::<u64>(),
+            candidate in 0u64..8,
+            sender in proptest::option::of(0u64..8),
+            current in 0u64..(1 << 50),
+            transfer in any::<bool>(),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            cut in 0usize..4,
+        ) {
+            let mut request = VoteRequest::<TypeConfig>::new(Vote::new(term, candidate), None);
+            request.leadership_transfer = transfer;
+            let bytes = postcard::to_stdvec(&request).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let Ok(mut decoded) = postcard::from_bytes::<VoteRequest<TypeConfig>>(&mutate(bytes, &flips, cut)) else {
+                return Ok(());
+            };
+            let guard = Guard::default();
+            if guard.vote(&mut decoded, sender, current).is_ok() {
+                let leader = decoded.vote.leader_id();
+                prop_assert!(term_in_bounds(leader.term, current));
+                prop_assert!(sender.is_none_or(|s| s == leader.node_id));
+                prop_assert!(!decoded.leadership_transfer, "no notice was given, so no transfer flag");
+            }
+        }
+
+        #[test]
+        fn appends_that_decode_pass_the_guard_only_within_bounds(
+            term in any::<u64>(),
+            leader in 0u64..8,
+            sender in proptest::option::of(0u64..8),
+            current in 0u64..(1 << 50),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+            cut in 0usize..4,
+        ) {
+            let request = AppendEntriesRequest::<TypeConfig> {
+                vote: Vote::new_committed(term, leader),
+                prev_log_id: None,
+                entries: Vec::new(),
+                leader_commit: None,
+            };
+            let bytes = postcard::to_stdvec(&request).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let Ok(decoded) = postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(&mutate(bytes, &flips, cut)) else {
+                return Ok(());
+            };
+            if Guard::default().append(&decoded, sender, current).is_ok() {
+                let named = decoded.vote.leader_id();
+                prop_assert!(term_in_bounds(named.term, current));
+                prop_assert!(sender.is_none_or(|s| s == named.node_id));
+            }
+        }
+    }
+}
