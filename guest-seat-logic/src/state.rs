@@ -276,8 +276,14 @@ impl Showtime {
             }
         }
         if taken > 0 {
-            let count = self.per_user.entry(user.to_string()).or_insert(0);
-            *count = count.saturating_add(taken);
+            // Look up before inserting: most takes are by a customer already counted, and the
+            // key's allocation would be wasted.
+            match self.per_user.get_mut(user) {
+                Some(count) => *count = count.saturating_add(taken),
+                None => {
+                    self.per_user.insert(user.to_string(), taken);
+                }
+            }
         }
         taken
     }

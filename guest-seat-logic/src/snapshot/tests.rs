@@ -378,7 +378,7 @@ fn restore_refuses_inconsistent_holds() {
             hold.token = same;
         }
     });
-    assert!(err.contains("reuses a token digest"), "{err}");
+    assert!(err.contains("share a token digest"), "{err}");
     let err = refusal(|s| {
         if let Some(h) = s
             .holds
@@ -438,7 +438,7 @@ fn restore_refuses_inconsistent_bookings() {
             b.token = token;
         }
     });
-    assert!(err.contains("reuses a token digest"), "{err}");
+    assert!(err.contains("share a token digest"), "{err}");
 }
 
 #[test]
@@ -529,4 +529,99 @@ proptest! {
             prop_assert!(read(&write(&state)).is_ok());
         }
     }
+}
+
+/// How long snapshot and restore take natively for a state of `RESERVOIR_BOOKINGS` (default
+/// 200,000) one-seat bookings by 64 customers, as the fill benchmark makes. A profiling aid:
+/// `cargo test --release -p guest-seat-logic large_state -- --ignored --nocapture`.
+#[test]
+#[ignore = "profiling aid: run in release with --ignored --nocapture"]
+fn large_state_snapshot_and_restore_timing() {
+    let bookings: u64 = std::env::var("RESERVOIR_BOOKINGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    let mut machine = Machine::new();
+    let mut index = 0;
+    let mut run = |machine: &mut Machine, command: Command| {
+        index += 1;
+        let ctx = LogContext {
+            index,
+            term: 1,
+            time_ms: 1_800_000_000_000 + index,
+        };
+        if let Err(e) = machine
+            .apply(&ctx, &crate::machine::encode(&command))
+            .result
+        {
+            panic!("setup command {command:?} refused: {e:?}");
+        }
+    };
+    run(
+        &mut machine,
+        Command::UpdateSettings {
+            settings: Settings {
+                max_seats_per_customer: 2600,
+            },
+        },
+    );
+    run(
+        &mut machine,
+        Command::CreateTheater {
+            id: Some(100),
+            info: TheaterInfo {
+                name: "Big".into(),
+                location: String::new(),
+                layout: Layout {
+                    rows: vec![100; 26],
+                },
+            },
+        },
+    );
+    let per_showtime = 2600;
+    let showtimes = bookings.div_ceil(per_showtime) as u32;
+    for s in 0..showtimes {
+        run(
+            &mut machine,
+            Command::CreateShowtime {
+                id: Some(1000 + s),
+                movie: 1,
+                theater: 100,
+                starts_at_ms: 1_900_000_000_000,
+                price_cents: 900,
+            },
+        );
+    }
+    for n in 0..bookings {
+        let showtime = 1000 + (n / per_showtime) as u32;
+        let place = (n % per_showtime) as u16;
+        run(
+            &mut machine,
+            Command::Book {
+                showtime,
+                seats: vec![SeatId::new((place / 100) as u8, place % 100 + 1)],
+                user: format!("client-{}", n % 64),
+                token: digest(Kind::Booking),
+            },
+        );
+    }
+    let started = std::time::Instant::now();
+    let bytes = machine.snapshot();
+    let snapshot = started.elapsed();
+    let repeats: u32 = std::env::var("RESERVOIR_RESTORES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut restored = Machine::new();
+    let started = std::time::Instant::now();
+    for _ in 0..repeats {
+        restored = Machine::new();
+        restored.restore(&bytes).expect("restores");
+    }
+    let restore = started.elapsed() / repeats.max(1);
+    println!(
+        "{bookings} bookings: {} bytes, snapshot {snapshot:?}, restore {restore:?}",
+        bytes.len()
+    );
+    assert_eq!(restored.snapshot(), bytes);
 }

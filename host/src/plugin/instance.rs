@@ -71,6 +71,9 @@ pub struct Instance {
     dead: bool,
     /// Fuel the last call consumed, for metrics and for tests that calibrate budgets.
     last_fuel_used: u64,
+    /// Size of the state as last seen by `restore` or `snapshot`, which scales the budget of
+    /// the next whole-state call (see [`Limits::state_call_fuel`]).
+    state_bytes: usize,
 }
 
 impl Instance {
@@ -124,6 +127,7 @@ impl Instance {
             limits,
             dead: false,
             last_fuel_used: 0,
+            state_bytes: 0,
         })
     }
 
@@ -212,14 +216,17 @@ impl Instance {
 
     /// `machine.snapshot`.
     pub fn snapshot(&mut self) -> Result<Vec<u8>, Fault> {
-        let fuel = self.limits.fuel_per_state_call;
-        self.call(fuel, |me, s| me.machine.call_snapshot(s))
+        let fuel = self.limits.state_call_fuel(self.state_bytes);
+        let bytes = self.call(fuel, |me, s| me.machine.call_snapshot(s))?;
+        self.state_bytes = bytes.len();
+        Ok(bytes)
     }
 
     /// `machine.restore`: `Ok(Ok(next_deadline))`, or `Ok(Err(reason))` when the plugin
     /// refuses the bytes.
     pub fn restore(&mut self, snapshot: &[u8]) -> Result<Result<Option<u64>, String>, Fault> {
-        let fuel = self.limits.fuel_per_state_call;
+        let fuel = self.limits.state_call_fuel(snapshot.len());
+        self.state_bytes = snapshot.len();
         self.call(fuel, |me, s| me.machine.call_restore(s, snapshot))
     }
 

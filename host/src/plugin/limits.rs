@@ -20,6 +20,13 @@ pub mod bounds {
     pub const STACK_BYTES: (usize, usize) = (64 << 10, 8 << 20);
 }
 
+/// Fuel a whole-state call may use per byte of state, when that is more than
+/// [`Limits::fuel_per_state_call`]: serialising or rebuilding a state costs work in proportion
+/// to its size, so a fixed budget that suits a small state would fail a large one, and that
+/// failure is deterministic, so it would stop every replica at the same base point. Measured
+/// for the seat plugin: a restore costs under 500 units per byte.
+pub const STATE_FUEL_PER_BYTE: u64 = 2_000;
+
 /// Resource bounds for plugin calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
@@ -31,6 +38,17 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Cap on the wasm stack, in bytes.
     pub stack_bytes: usize,
+}
+
+impl Limits {
+    /// Fuel for a whole-state call on a state of about `state_bytes` bytes: the configured
+    /// budget, or [`STATE_FUEL_PER_BYTE`] per byte when that is more (capped at the largest
+    /// budget allowed). A function of the state bytes alone, so the same on every replica.
+    pub fn state_call_fuel(&self, state_bytes: usize) -> u64 {
+        let scaled = (state_bytes as u64).saturating_mul(STATE_FUEL_PER_BYTE);
+        self.fuel_per_state_call
+            .max(scaled.min(bounds::FUEL_PER_STATE_CALL.1))
+    }
 }
 
 impl Default for Limits {
@@ -105,6 +123,22 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_state_calls_get_fuel_in_proportion_to_a_large_state() {
+        let limits = Limits::default();
+        assert_eq!(limits.state_call_fuel(0), limits.fuel_per_state_call);
+        assert_eq!(limits.state_call_fuel(1 << 20), limits.fuel_per_state_call);
+        assert_eq!(
+            limits.state_call_fuel(100_000_000),
+            100_000_000 * STATE_FUEL_PER_BYTE
+        );
+        assert_eq!(
+            limits.state_call_fuel(usize::MAX),
+            bounds::FUEL_PER_STATE_CALL.1,
+            "capped"
+        );
+    }
 
     #[test]
     fn defaults_are_within_bounds_and_extremes_are_refused() {

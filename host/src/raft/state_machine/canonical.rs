@@ -164,12 +164,15 @@ impl Canonical {
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.next_base = index.saturating_add(base_interval(&self.config, state.len()));
-        self.tail.rebase(Arc::new(Base {
-            index,
-            plugin: self.active.as_ref().map(|a| a.plugin.clone()),
-            limits: self.config.limits,
-            state,
-        }));
+        self.tail.rebase(
+            Arc::new(Base {
+                index,
+                plugin: self.active.as_ref().map(|a| a.plugin.clone()),
+                limits: self.config.limits,
+                state,
+            }),
+            false,
+        );
         self.tail.set_applied(index);
         Ok(())
     }
@@ -451,7 +454,7 @@ impl Canonical {
             instance,
             installed_at: ctx.index,
         });
-        self.start_tail(ctx.index, carried);
+        self.start_tail(ctx.index, carried, false);
         Ok((outcome, true))
     }
 
@@ -488,7 +491,7 @@ impl Canonical {
                 self.deadline = deadline;
                 self.config = *config;
                 let index = self.last_applied.map_or(0, |id| id.index);
-                self.start_tail(index, bytes);
+                self.start_tail(index, bytes, false);
                 Ok((ApplyOutcome::Configured(*config), true))
             }
             Err(fault) => Ok((
@@ -501,15 +504,19 @@ impl Canonical {
     }
 
     /// Starts a new tail at `index` from these state bytes (the instance was just rebuilt
-    /// from them).
-    fn start_tail(&mut self, index: u64, state: Arc<Vec<u8>>) {
+    /// from them). `continues`: the bytes are what the tail's commands produced, under the
+    /// same plugin and limits (see [`Tail::rebase`]).
+    fn start_tail(&mut self, index: u64, state: Arc<Vec<u8>>, continues: bool) {
         self.next_base = index.saturating_add(base_interval(&self.config, state.len()));
-        self.tail.rebase(Arc::new(Base {
-            index,
-            plugin: self.active.as_ref().map(|a| a.plugin.clone()),
-            limits: self.config.limits,
-            state,
-        }));
+        self.tail.rebase(
+            Arc::new(Base {
+                index,
+                plugin: self.active.as_ref().map(|a| a.plugin.clone()),
+                limits: self.config.limits,
+                state,
+            }),
+            continues,
+        );
     }
 
     /// Makes the last applied entry a base point now (only for openraft's forced snapshot at
@@ -540,6 +547,7 @@ impl Canonical {
         let index = log_id.index;
         let base = self.tail.base();
         if base.index != index {
+            let started = std::time::Instant::now();
             let state = match self.active.as_mut() {
                 None => Arc::new(Vec::new()),
                 Some(active) => match active.instance.snapshot() {
@@ -553,6 +561,7 @@ impl Canonical {
                     }
                 },
             };
+            let serialised = started.elapsed();
             if let Some(active) = self.active.as_mut() {
                 match rebuild(&active.plugin, &self.config, &state, &[]) {
                     Ok((instance, deadline)) => {
@@ -569,7 +578,14 @@ impl Canonical {
                     }
                 }
             }
-            self.start_tail(index, state);
+            tracing::info!(
+                index,
+                bytes = state.len(),
+                snapshot_ms = serialised.as_millis() as u64,
+                restore_ms = (started.elapsed() - serialised).as_millis() as u64,
+                "base point"
+            );
+            self.start_tail(index, state, true);
         }
         let base = self.tail.base();
         Ok(Some(SnapshotJob {

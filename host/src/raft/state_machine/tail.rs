@@ -42,6 +42,17 @@ struct Inner {
     entries: Vec<TailEntry>,
     /// The last index the apply thread has finished (entries are complete up to it).
     applied: u64,
+    /// The generation before the current one and its entries, when the current base only
+    /// continues it (same plugin and limits, the state those entries produced): a reader
+    /// there finishes those entries and goes on without a rebuild.
+    previous: Option<Previous>,
+}
+
+/// A generation that the current base continues.
+#[derive(Debug)]
+struct Previous {
+    generation: u64,
+    entries: Vec<TailEntry>,
 }
 
 /// What a reader needs to catch up: the base (when it must rebuild) and the entries it lacks.
@@ -75,6 +86,7 @@ impl Tail {
                 generation: 1,
                 entries: Vec::new(),
                 applied,
+                previous: None,
             }),
         }
     }
@@ -88,13 +100,20 @@ impl Tail {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts a new base: the entries before it are dropped.
-    pub fn rebase(&self, base: Arc<Base>) {
+    /// Starts a new base. `continues` says the base's state is what the current entries
+    /// produced, with the same plugin and limits (an ordinary base point): readers that applied
+    /// them may go on from the new base without a rebuild. Otherwise (an install, a config
+    /// change, a received snapshot) every reader rebuilds from the new base.
+    pub fn rebase(&self, base: Arc<Base>, continues: bool) {
         let mut inner = self.write();
         inner.applied = inner.applied.max(base.index);
         inner.base = base;
+        let entries = std::mem::take(&mut inner.entries);
+        inner.previous = continues.then(|| Previous {
+            generation: inner.generation,
+            entries,
+        });
         inner.generation += 1;
-        inner.entries.clear();
     }
 
     /// Appends a command the canonical instance applied or refused.
@@ -126,14 +145,108 @@ impl Tail {
     /// What a reader at (`generation`, `position`) must do to reach the tail's end.
     pub fn catch_up(&self, generation: u64, position: usize) -> CatchUp {
         let inner = self.read();
-        let same = generation == inner.generation && position <= inner.entries.len();
-        let from = if same { position } else { 0 };
+        let current = |from: usize| {
+            inner
+                .entries
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .cloned()
+        };
+        let (rebuild_from, entries) = match &inner.previous {
+            _ if generation == inner.generation && position <= inner.entries.len() => {
+                (None, current(position).collect())
+            }
+            Some(previous)
+                if generation == previous.generation && position <= previous.entries.len() =>
+            {
+                let rest = previous.entries.get(position..).unwrap_or_default();
+                (None, rest.iter().cloned().chain(current(0)).collect())
+            }
+            _ => (Some(inner.base.clone()), current(0).collect()),
+        };
         CatchUp {
             generation: inner.generation,
-            rebuild_from: (!same).then(|| inner.base.clone()),
-            entries: inner.entries.get(from..).unwrap_or_default().to_vec(),
+            rebuild_from,
+            entries,
             position: inner.entries.len(),
             applied: inner.applied,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(index: u64) -> Arc<Base> {
+        Arc::new(Base {
+            index,
+            plugin: None,
+            limits: Limits::default(),
+            state: Arc::new(Vec::new()),
+        })
+    }
+
+    fn entry(index: u64) -> TailEntry {
+        TailEntry {
+            ctx: LogContext {
+                index,
+                term: 1,
+                time_ms: 0,
+            },
+            command: Arc::from(vec![index as u8]),
+        }
+    }
+
+    fn indexes(step: &CatchUp) -> Vec<u64> {
+        step.entries.iter().map(|e| e.ctx.index).collect()
+    }
+
+    #[test]
+    fn an_ordinary_base_point_lets_readers_go_on_without_a_rebuild() {
+        let tail = Tail::new(base(0));
+        let first = tail.catch_up(0, 0);
+        assert!(first.rebuild_from.is_some(), "a new reader builds once");
+        for i in 1..=3 {
+            tail.push(entry(i));
+        }
+        // One reader has everything, another only the first entry.
+        let done = tail.catch_up(first.generation, first.position);
+        assert_eq!(indexes(&done), [1, 2, 3]);
+        tail.rebase(base(3), true);
+        tail.push(entry(4));
+
+        let current = tail.catch_up(done.generation, done.position);
+        assert!(current.rebuild_from.is_none());
+        assert_eq!(indexes(&current), [4]);
+        let behind = tail.catch_up(first.generation, 1);
+        assert!(behind.rebuild_from.is_none());
+        assert_eq!(
+            indexes(&behind),
+            [2, 3, 4],
+            "the rest of its generation, then the new one"
+        );
+        assert_eq!(
+            (behind.generation, behind.position),
+            (current.generation, 1)
+        );
+
+        // Two generations back: the entries are gone, so it rebuilds.
+        tail.rebase(base(4), true);
+        let lost = tail.catch_up(first.generation, 1);
+        assert!(lost.rebuild_from.is_some());
+    }
+
+    #[test]
+    fn an_install_or_received_snapshot_makes_every_reader_rebuild() {
+        let tail = Tail::new(base(0));
+        let first = tail.catch_up(0, 0);
+        tail.push(entry(1));
+        let done = tail.catch_up(first.generation, first.position);
+        tail.rebase(base(1), false);
+        let step = tail.catch_up(done.generation, done.position);
+        assert_eq!(step.rebuild_from.map(|b| b.index), Some(1));
+        assert!(step.entries.is_empty());
     }
 }
