@@ -287,7 +287,13 @@ impl Indexes {
 
     /// Checks that no two records share a token digest and fills the state's maps.
     fn install(mut self, state: &mut State) -> Result<(), String> {
-        self.tokens.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Digests are random: their first eight bytes almost always decide the order, and
+        // comparing those as one integer is much cheaper than comparing 32 bytes.
+        self.tokens.sort_unstable_by(|a, b| {
+            digest_prefix(&a.0)
+                .cmp(&digest_prefix(&b.0))
+                .then_with(|| a.0.cmp(&b.0))
+        });
         if let Some(pair) = self.tokens.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(format!(
                 "snapshot {} and {} share a token digest",
@@ -304,6 +310,13 @@ impl Indexes {
         state.bookings_by_user = self.bookings_by_user.into_iter().collect();
         Ok(())
     }
+}
+
+/// The first eight bytes of a digest as a big-endian integer: ordered as the digest is.
+fn digest_prefix(digest: &Digest) -> u64 {
+    let mut prefix = [0u8; 8];
+    prefix.copy_from_slice(&digest.0[..8]);
+    u64::from_be_bytes(prefix)
 }
 
 /// How a refusal names a token's owner.
