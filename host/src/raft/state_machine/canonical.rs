@@ -163,16 +163,7 @@ impl Canonical {
         self.log_time_ms = image.log_time_ms;
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
-        self.next_base = index.saturating_add(base_interval(&self.config, state.len()));
-        self.tail.rebase(
-            Arc::new(Base {
-                index,
-                plugin: self.active.as_ref().map(|a| a.plugin.clone()),
-                limits: self.config.limits,
-                state,
-            }),
-            false,
-        );
+        self.start_tail(index, state, false);
         self.tail.set_applied(index);
         Ok(())
     }

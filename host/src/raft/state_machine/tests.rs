@@ -493,10 +493,20 @@ async fn snapshot_builds_racing_an_install_keep_the_newest_snapshot_and_state() 
         machine.status().last_applied.map(|id| id.index),
         Some(installed_at)
     );
-    let names: Vec<String> = std::fs::read_dir(dir.path())
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
+    // Base points hand their snapshots to the writer thread, which may still be writing one
+    // (to a temp file) when the builds return: wait until it settles, then exactly one
+    // snapshot file may be left and no temp file.
+    let list = || -> Vec<String> {
+        std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let settle_by = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while list().iter().any(|n| n.ends_with(".tmp")) && std::time::Instant::now() < settle_by {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let names = list();
     assert_eq!(names.len(), 1, "one snapshot file, no temp: {names:?}");
     let rest: Vec<Entry> = source
         .log
