@@ -30,6 +30,9 @@ pub const ADD_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default wait for a removal to commit.
 pub const REMOVE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a removal that finds too few voters reachable looks again before refusing.
+const QUORUM_RECHECK: Duration = Duration::from_secs(3);
+
 /// A membership change.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum MembershipRequest {
@@ -425,11 +428,22 @@ impl Node {
         if remaining.is_empty() {
             return Err(MembershipError::LastVoter(addr.to_string()));
         }
-        let reachable = remaining
-            .iter()
-            .filter(|v| self.recently_heard(**v))
-            .count();
-        if reachable < remaining.len() / 2 + 1 && !force {
+        let majority = remaining.len() / 2 + 1;
+        let count_reachable = || {
+            remaining
+                .iter()
+                .filter(|v| self.recently_heard(**v))
+                .count()
+        };
+        // A busy voter may have gone unheard for a moment: look again for a little while
+        // before refusing, so only a majority that stays silent refuses the change.
+        let settle_by = tokio::time::Instant::now() + QUORUM_RECHECK;
+        let mut reachable = count_reachable();
+        while reachable < majority && !force && tokio::time::Instant::now() < settle_by {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            reachable = count_reachable();
+        }
+        if reachable < majority && !force {
             return Err(MembershipError::NoQuorum {
                 addr: addr.to_string(),
                 reachable,
