@@ -41,8 +41,9 @@ start_cluster() {
   fi
   TOKEN_FILE="${CLUSTER_DIR}/secrets/admin.token"
   [ -f "$TOKEN_FILE" ] || TOKEN_FILE="$CLUSTER_DIR/admin.token"
-  printf '{"bench": {"nodes": ["127.0.0.1:%s", "127.0.0.1:%s", "127.0.0.1:%s"]}}\n' \
-    "${API_PORTS[@]}" >"$CLUSTER_DIR/config.json"
+  # PROFILE_EXTRA: more profile fields for an experiment, e.g. '"local_instances": 1'.
+  printf '{"bench": {"nodes": ["127.0.0.1:%s", "127.0.0.1:%s", "127.0.0.1:%s"]%s}}\n' \
+    "${API_PORTS[@]}" "${PROFILE_EXTRA:+, $PROFILE_EXTRA}" >"$CLUSTER_DIR/config.json"
   PIDS=()
   for i in 0 1 2; do start_node "$i"; done
   for _ in $(seq 1 300); do
