@@ -16,29 +16,9 @@ use serde_json::{json, Value};
 
 use crate::util::*;
 
-/// Every live node's (applied index, state hash) once they agree.
+/// Every live node's (applied index, state hash) once they agree (30 s at most).
 fn agreed(cluster: &Cluster) -> (u64, String) {
-    wait_until(
-        Duration::from_secs(30),
-        "every node at one state hash",
-        || {
-            let reports: Vec<Value> = cluster
-                .live_addrs()
-                .iter()
-                .map(|addr| try_get(addr, "/v1/plugin").map(|a| a.json()))
-                .collect::<Option<_>>()?;
-            let first = reports.first()?.clone();
-            reports
-                .iter()
-                .all(|r| r["applied"] == first["applied"] && r["state_hash"] == first["state_hash"])
-                .then(|| {
-                    (
-                        first["applied"].as_u64().unwrap_or(0),
-                        first["state_hash"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-        },
-    )
+    agreed_state(cluster, Duration::from_secs(30))
 }
 
 #[test]

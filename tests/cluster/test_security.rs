@@ -28,36 +28,10 @@ use serde_json::{json, Value};
 
 use crate::util::*;
 
-/// Every node's (applied index, state hash), once they all agree; panics if they do not
-/// within 20 s.
-fn agreed_state(cluster: &Cluster) -> (u64, String) {
-    wait_until(
-        Duration::from_secs(20),
-        "every node at one state hash",
-        || {
-            let reports: Vec<Value> = cluster
-                .live_addrs()
-                .iter()
-                .map(|addr| try_get(addr, "/v1/plugin").map(|a| a.json()))
-                .collect::<Option<_>>()?;
-            let first = reports.first()?.clone();
-            let same = reports.iter().all(|r| {
-                r["applied"] == first["applied"] && r["state_hash"] == first["state_hash"]
-            });
-            same.then(|| {
-                (
-                    first["applied"].as_u64().unwrap_or(0),
-                    first["state_hash"].as_str().unwrap_or("").to_string(),
-                )
-            })
-        },
-    )
-}
-
 /// The state hash once the nodes agree again; `before` must be it (nothing changed the state;
 /// entries that change nothing, such as heartbeats, may move the index).
 fn assert_state_unchanged(cluster: &Cluster, before: &(u64, String)) {
-    let after = agreed_state(cluster);
+    let after = agreed_state(cluster, Duration::from_secs(20));
     assert_eq!(after.1, before.1, "the state changed");
 }
 
@@ -91,7 +65,7 @@ fn the_peer_channel_refuses_strangers_and_bounds_what_members_send() {
     let follower = (leader + 1) % 3;
     let other = (leader + 2) % 3;
     assert_eq!(book(&cluster.addrs[leader], &["a1"], "alice").status, 201);
-    let before = agreed_state(&cluster);
+    let before = agreed_state(&cluster, Duration::from_secs(20));
     let term = status(&cluster.addrs[leader])["term"]
         .as_u64()
         .expect("term");
@@ -244,7 +218,7 @@ fn admin_endpoints_need_a_token_and_changes_need_the_admin_role() {
     let cluster = Cluster::start(3);
     let addr = cluster.addrs[1].clone();
     assert_eq!(book(&addr, &["b1"], "carol").status, 201);
-    let before = agreed_state(&cluster);
+    let before = agreed_state(&cluster, Duration::from_secs(20));
     let operator = format!("Bearer {}", operator_token());
     let wrong = "Bearer rsv_0000000000000000000000000000000000000000000000000000000000000000";
     let echo = std::fs::read(workspace().join("plugins/test/echo.wasm")).expect("plugin");

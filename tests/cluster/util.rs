@@ -789,3 +789,25 @@ pub fn assert_no_token(what: &str, text: &str, tokens: &[&str]) {
         );
     }
 }
+
+/// Every live node's (applied index, state hash) once they all report the same pair; panics
+/// if they do not within `timeout`.
+pub fn agreed_state(cluster: &Cluster, timeout: Duration) -> (u64, String) {
+    wait_until(timeout, "every node at one state hash", || {
+        let reports: Vec<Value> = cluster
+            .live_addrs()
+            .iter()
+            .map(|addr| try_get(addr, "/v1/plugin").map(|a| a.json()))
+            .collect::<Option<_>>()?;
+        let first = reports.first()?.clone();
+        let same = reports
+            .iter()
+            .all(|r| r["applied"] == first["applied"] && r["state_hash"] == first["state_hash"]);
+        same.then(|| {
+            (
+                first["applied"].as_u64().unwrap_or(0),
+                first["state_hash"].as_str().unwrap_or("").to_string(),
+            )
+        })
+    })
+}

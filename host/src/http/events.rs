@@ -6,8 +6,8 @@
 //! state, not a change log: a client that missed several changes gets the latest state once.
 //!
 //! Streams are capped in total and per client address (429/503 beyond), and streams watching
-//! the same view share one rendering per change: a thousand open seat maps of one showtime
-//! cost one plugin call per booking, not a thousand.
+//! the same view share one rendering per change: a thousand open streams of one topic cost one
+//! plugin call per change, not a thousand.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

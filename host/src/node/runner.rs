@@ -265,7 +265,7 @@ impl Node {
             .unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
     }
 
-    /// The plugin's overview (its main view of the state, e.g. a seat map) from this node's
+    /// The plugin's overview (its main view of the state) from this node's
     /// state as is, rendered for the console; `None` when it has none.
     pub async fn overview(&self, mode: ConsoleMode) -> Option<String> {
         let query = self

@@ -1,5 +1,5 @@
 //! Compiled components kept on disk, so that restarts and swaps do not compile again (a debug
-//! build compiles the seat plugin in about half a second; loading it from here takes a few ms).
+//! build compiles the bundled plugin in about half a second; loading it from here takes a few ms).
 //!
 //! A file is named by the component's SHA-256 and by the engine's compatibility hash (wasmtime
 //! version, compiler settings, CPU features), so an entry compiled by another build or with

@@ -23,8 +23,8 @@ pub mod bounds {
 /// Fuel a whole-state call may use per byte of state, when that is more than
 /// [`Limits::fuel_per_state_call`]: serialising or rebuilding a state costs work in proportion
 /// to its size, so a fixed budget that suits a small state would fail a large one, and that
-/// failure is deterministic, so it would stop every replica at the same base point. Measured
-/// for the seat plugin: a restore costs under 500 units per byte.
+/// failure is deterministic, so it would stop every replica at the same base point. The bundled
+/// plugin's restore, measured, costs under 500 units per byte.
 pub const STATE_FUEL_PER_BYTE: u64 = 2_000;
 
 /// Resource bounds for plugin calls.

@@ -138,7 +138,7 @@ fn instances_round_trip_their_state_through_snapshot_and_restore() {
     assert!(applied.result.is_ok(), "{applied:?}");
     assert!(
         !applied.topics.is_empty(),
-        "a booking changes a showtime's topic"
+        "a write that changes the state names the topics it changed"
     );
     // The same command again is refused by the rules, and the instance stays alive.
     assert!(first

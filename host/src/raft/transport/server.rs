@@ -308,7 +308,8 @@ impl<S: PeerService> PeerServer<S> {
                 )
                 .await
             }
-            path::VOTE => {
+            path::VOTE | path::PRE_VOTE => {
+                let pre_vote = route == path::PRE_VOTE;
                 self.rpc(
                     request,
                     limits::SMALL,
@@ -316,20 +317,12 @@ impl<S: PeerService> PeerServer<S> {
                         self.guard
                             .vote(&mut rpc, sender, self.current_term())
                             .map_err(|e| e.to_string())?;
-                        self.raft.vote(rpc).await.map_err(|e| e.to_string())
-                    },
-                )
-                .await
-            }
-            path::PRE_VOTE => {
-                self.rpc(
-                    request,
-                    limits::SMALL,
-                    |mut rpc: VoteRequest<TypeConfig>| async move {
-                        self.guard
-                            .vote(&mut rpc, sender, self.current_term())
-                            .map_err(|e| e.to_string())?;
-                        self.raft.pre_vote(rpc).await.map_err(|e| e.to_string())
+                        let answer = if pre_vote {
+                            self.raft.pre_vote(rpc).await
+                        } else {
+                            self.raft.vote(rpc).await
+                        };
+                        answer.map_err(|e| e.to_string())
                     },
                 )
                 .await
