@@ -135,7 +135,7 @@ impl Node {
         }
         let routed = request.clone();
         let action = self
-            .on_local(move |replica| replica.instance()?.route(&routed))
+            .on_local(move |replica| replica.stateless()?.route(&routed))
             .await?;
         match action {
             RouteAction::Respond(response) => Ok(Served::Response {
@@ -172,8 +172,9 @@ impl Node {
                     },
                     Err(e) => (Outcome::Unavailable(e.to_string()), false),
                 };
+                // A write's result renders without the state.
                 let response = self
-                    .on_local(move |replica| replica.instance()?.render(&request, &outcome))
+                    .on_local(move |replica| replica.stateless()?.render(&request, &outcome))
                     .await?;
                 Ok(Served::Response { response, replayed })
             }
@@ -231,7 +232,7 @@ impl Node {
         };
         let parsed = line.clone();
         let action = match self
-            .on_local(move |replica| replica.instance()?.console_parse(&parsed))
+            .on_local(move |replica| replica.stateless()?.console_parse(&parsed))
             .await
         {
             Ok(Some(action)) => action,
@@ -260,7 +261,15 @@ impl Node {
                 Err(e) => Outcome::Unavailable(e.to_string()),
             },
         };
-        self.on_local(move |replica| replica.instance()?.console_render(&line, &outcome))
+        let reads = matches!(outcome, Outcome::Read(_));
+        self.on_local(move |replica| {
+            let instance = if reads {
+                replica.instance()?
+            } else {
+                replica.stateless()?
+            };
+            instance.console_render(&line, &outcome)
+        })
             .await
             .unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
     }
@@ -269,7 +278,7 @@ impl Node {
     /// state as is, rendered for the console; `None` when it has none.
     pub async fn overview(&self, mode: ConsoleMode) -> Option<String> {
         let query = self
-            .on_local(move |replica| replica.instance()?.overview(mode))
+            .on_local(move |replica| replica.stateless()?.overview(mode))
             .await
             .ok()??;
         let outcome = match self.prepare_read(Consistency::Local).await {
@@ -283,7 +292,7 @@ impl Node {
 
     /// The plugin's console help for `mode`.
     pub async fn console_help(&self, mode: ConsoleMode) -> Result<String, ServeError> {
-        self.on_local(move |replica| replica.instance()?.console_help(mode))
+        self.on_local(move |replica| replica.stateless()?.console_help(mode))
             .await
     }
 
@@ -294,7 +303,7 @@ impl Node {
         result: Option<Result<Vec<u8>, Vec<u8>>>,
     ) -> String {
         let len = command.len();
-        self.on_local(move |replica| replica.instance()?.describe(&command, result.as_ref()))
+        self.on_local(move |replica| replica.stateless()?.describe(&command, result.as_ref()))
             .await
             .unwrap_or_else(|e| format!("({len} bytes; the plugin cannot describe it: {e})"))
     }

@@ -39,6 +39,9 @@ struct Inner {
     base: Arc<Base>,
     /// Bumped whenever the base changes: a reader at another generation must rebuild.
     generation: u64,
+    /// Bumped whenever the plugin or its limits may have changed (a base that does not
+    /// continue the previous one): a reader at the current epoch runs the current plugin.
+    epoch: u64,
     entries: Vec<TailEntry>,
     /// The last index the apply thread has finished (entries are complete up to it).
     applied: u64,
@@ -60,6 +63,8 @@ struct Previous {
 pub struct CatchUp {
     /// The generation the reader is at after applying this.
     pub generation: u64,
+    /// The plugin epoch the reader is at after applying this.
+    pub epoch: u64,
     /// `Some` when the reader must rebuild from this base first (then apply all entries).
     pub rebuild_from: Option<Arc<Base>>,
     /// Entries to apply, in order.
@@ -84,6 +89,7 @@ impl Tail {
             inner: RwLock::new(Inner {
                 base,
                 generation: 1,
+                epoch: 1,
                 entries: Vec::new(),
                 applied,
                 previous: None,
@@ -114,6 +120,14 @@ impl Tail {
             entries,
         });
         inner.generation += 1;
+        if !continues {
+            inner.epoch += 1;
+        }
+    }
+
+    /// The plugin epoch: changes whenever the plugin or its limits may have changed.
+    pub fn epoch(&self) -> u64 {
+        self.read().epoch
     }
 
     /// Appends a command the canonical instance applied or refused.
@@ -167,6 +181,7 @@ impl Tail {
         };
         CatchUp {
             generation: inner.generation,
+            epoch: inner.epoch,
             rebuild_from,
             entries,
             position: inner.entries.len(),
@@ -244,8 +259,13 @@ mod tests {
         let first = tail.catch_up(0, 0);
         tail.push(entry(1));
         let done = tail.catch_up(first.generation, first.position);
+        let epoch = tail.epoch();
+        tail.rebase(base(1), true);
+        assert_eq!(tail.epoch(), epoch, "an ordinary base point keeps the plugin");
         tail.rebase(base(1), false);
+        assert_eq!(tail.epoch(), epoch + 1, "an install changes the epoch");
         let step = tail.catch_up(done.generation, done.position);
+        assert_eq!(step.epoch, epoch + 1);
         assert_eq!(step.rebuild_from.map(|b| b.index), Some(1));
         assert!(step.entries.is_empty());
     }
