@@ -25,7 +25,7 @@ fn agreed(cluster: &Cluster) -> (u64, String) {
 fn a_read_that_runs_out_of_fuel_on_one_node_changes_nothing_replicated() {
     // A budget bookings fit in (they cost ~30k units) and a 100-showtime page does not.
     let mut cluster =
-        Cluster::configure_with(3, json!({"plugin_limits": {"fuel_per_call": 400_000u64}}));
+        Cluster::configure_with(3, json!({"plugin_limits": {"fuel_per_call": 150_000u64}}));
     for id in 0..3 {
         cluster.spawn(id, false);
     }

@@ -48,6 +48,17 @@ pub enum NodeRequest {
     Retire,
 }
 
+impl NodeRequest {
+    /// True when sending it again to another leader cannot act twice: a read index, or a write
+    /// whose idempotency key makes a second copy replay the first answer.
+    pub fn is_retry_safe(&self) -> bool {
+        matches!(
+            self,
+            NodeRequest::ReadIndex | NodeRequest::Write { key: Some(_), .. } | NodeRequest::Info
+        )
+    }
+}
+
 /// A member's answer.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum NodeResponse {

@@ -270,8 +270,8 @@ impl Node {
             };
             instance.console_render(&line, &outcome)
         })
-            .await
-            .unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
+        .await
+        .unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
     }
 
     /// The plugin's overview (its main view of the state) from this node's

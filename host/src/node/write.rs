@@ -91,8 +91,32 @@ impl Node {
         let _ = tokio::time::timeout_at(until, rx.changed()).await;
     }
 
+    /// Resolves once this node sees another leader than `leader` or a term after `term` (a
+    /// new election, or the leader lost): a request sent to `leader` may then never be
+    /// answered.
+    async fn leader_moved(&self, leader: u64, term: u64) {
+        let mut rx = self.inner.raft.metrics();
+        loop {
+            {
+                let metrics = rx.borrow_watched();
+                if metrics.current_leader != Some(leader) || metrics.current_term > term {
+                    return;
+                }
+            }
+            if rx.changed().await.is_err() {
+                // Raft stopped: nothing will move any more.
+                return std::future::pending().await;
+            }
+        }
+    }
+
     /// Runs `local` if this node leads, else sends `request` to the leader and reads its answer
     /// with `answer`; looks again while there is no leader or the one asked no longer leads.
+    ///
+    /// A request forwarded to a leader that loses its place (killed, paused, cut off) is not
+    /// waited for until the deadline: once this node sees a new election, a `retry_safe`
+    /// request (a read index, a write with an idempotency key) goes to the new leader, any
+    /// other ends at once as [`WriteError::Unknown`] (it may still commit at the old leader).
     ///
     /// # Errors
     /// [`WriteError::NoLeader`] when no leader answers before `deadline`; [`WriteError::Unknown`]
@@ -108,6 +132,7 @@ impl Node {
         Fut: Future<Output = OnLeader<T>>,
     {
         let started = Instant::now();
+        let retry_safe = request.is_retry_safe();
         loop {
             if Instant::now() >= deadline {
                 return Err(WriteError::NoLeader(deadline - started));
@@ -124,13 +149,24 @@ impl Node {
                             .await
                     }
                 },
-                Some((_, member)) => {
+                Some((leader, member)) => {
+                    let term = self.inner.raft.metrics().borrow_watched().current_term;
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    let sent: Result<NodeResponse, PeerError> = self
+                    let call = self
                         .inner
                         .peers
-                        .call(&member.peer, path::NODE, &request, remaining)
-                        .await;
+                        .call(&member.peer, path::NODE, &request, remaining);
+                    let sent: Result<NodeResponse, PeerError> = tokio::select! {
+                        sent = call => sent,
+                        () = self.leader_moved(leader, term) => {
+                            if retry_safe {
+                                continue;
+                            }
+                            return Err(WriteError::Unknown(format!(
+                                "node {leader} stopped leading while it had the request"
+                            )));
+                        }
+                    };
                     match sent {
                         Ok(response) => match answer(response) {
                             Some(OnLeader::Done(value)) => return Ok(value),

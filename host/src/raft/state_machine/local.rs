@@ -125,8 +125,8 @@ impl LocalReplica {
     /// # Errors
     /// A [`Fault`] if rebuilding failed (the next job tries again).
     pub fn stateless(&mut self) -> Result<&mut Instance, Fault> {
-        let current = self.epoch == self.tail.epoch()
-            && self.instance.as_ref().is_some_and(|i| !i.is_dead());
+        let current =
+            self.epoch == self.tail.epoch() && self.instance.as_ref().is_some_and(|i| !i.is_dead());
         if !current {
             self.catch_up()?;
         }

@@ -261,7 +261,11 @@ mod tests {
         let done = tail.catch_up(first.generation, first.position);
         let epoch = tail.epoch();
         tail.rebase(base(1), true);
-        assert_eq!(tail.epoch(), epoch, "an ordinary base point keeps the plugin");
+        assert_eq!(
+            tail.epoch(),
+            epoch,
+            "an ordinary base point keeps the plugin"
+        );
         tail.rebase(base(1), false);
         assert_eq!(tail.epoch(), epoch + 1, "an install changes the epoch");
         let step = tail.catch_up(done.generation, done.position);
