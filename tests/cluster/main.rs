@@ -3,6 +3,7 @@
 
 mod util;
 
+mod bench_plugin_path;
 mod test_api;
 mod test_basic;
 mod test_browser;
