@@ -72,6 +72,12 @@ async fn main() -> anyhow::Result<()> {
     );
 
     for node in &nodes {
+        // The overview shows this node's state as is; a linearizable read first makes it at
+        // least as fresh as the leader's commit (a follower learns of it with the next
+        // heartbeat).
+        node.prepare_read(host::Consistency::Linearizable)
+            .await
+            .context("a fresh state")?;
         let map = node
             .overview(ConsoleMode::Demo)
             .await

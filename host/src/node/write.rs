@@ -91,15 +91,17 @@ impl Node {
         let _ = tokio::time::timeout_at(until, rx.changed()).await;
     }
 
-    /// Resolves once this node sees another leader than `leader` or a term after `term` (a
-    /// new election, or the leader lost): a request sent to `leader` may then never be
-    /// answered.
+    /// Resolves once this node sees a later term than `term` or another leader than `leader`
+    /// (a new election, or the leader lost): a request sent to `leader` may then never be
+    /// answered. A moment without a known leader in the same term (a pre-vote that fails) is
+    /// not a change.
     async fn leader_moved(&self, leader: u64, term: u64) {
         let mut rx = self.inner.raft.metrics();
         loop {
             {
                 let metrics = rx.borrow_watched();
-                if metrics.current_leader != Some(leader) || metrics.current_term > term {
+                let other_leader = metrics.current_leader.is_some_and(|id| id != leader);
+                if metrics.current_term > term || other_leader {
                     return;
                 }
             }
