@@ -95,7 +95,7 @@ impl Replica {
         replica
     }
 
-    fn seat(config: MachineConfig) -> Replica {
+    fn bundled(config: MachineConfig) -> Replica {
         Replica::new(bundled_plugin(), config)
     }
 
@@ -182,7 +182,7 @@ fn a_command_that_runs_out_of_fuel_fails_alone_and_the_state_survives() {
         Payload::Command(command("b1 b2 b3 b4 b5 b6 c1 c2")),
         Payload::Command(command("b1")),
     );
-    let mut calibration = Replica::seat(MachineConfig::default());
+    let mut calibration = Replica::bundled(MachineConfig::default());
     let mut fuel = Vec::new();
     for payload in [&d1, &a1, &big] {
         assert!(matches!(
@@ -194,14 +194,14 @@ fn a_command_that_runs_out_of_fuel_fails_alone_and_the_state_survives() {
     let (small, large) = (fuel[0].max(fuel[1]), fuel[2]);
     assert!(
         large > small,
-        "ten seats cost more fuel than one: {small} vs {large}"
+        "the larger command costs more fuel than the small ones: {small} vs {large}"
     );
 
     let limits = Limits {
         fuel_per_call: small + (large - small) / 2,
         ..Limits::default()
     };
-    let mut replica = Replica::seat(config(limits, 10_000));
+    let mut replica = Replica::bundled(config(limits, 10_000));
     assert!(matches!(replica.apply(d1), ApplyOutcome::Applied(_)));
     assert!(matches!(
         replica.apply(a1.clone()),
@@ -221,8 +221,8 @@ fn a_command_that_runs_out_of_fuel_fails_alone_and_the_state_survives() {
 fn replicas_fed_the_same_log_agree_even_when_one_restarts_from_a_base_point() {
     let every = 16;
     let lines = ["a1", "a2", "a1", "b1 b2", "c3", "b2", "d4", "a3 a4", "c1"];
-    let mut first = Replica::seat(config(Limits::default(), every));
-    let mut second = Replica::seat(config(Limits::default(), every));
+    let mut first = Replica::bundled(config(Limits::default(), every));
+    let mut second = Replica::bundled(config(Limits::default(), every));
     for round in 0..5 {
         for line in lines {
             let line = if round % 2 == 0 {
@@ -285,7 +285,7 @@ fn a_keyed_command_applies_once_and_its_key_survives_a_snapshot() {
         key: key(fingerprint),
         command: command(line),
     };
-    let mut source = Replica::seat(config(Limits::default(), 16));
+    let mut source = Replica::bundled(config(Limits::default(), 16));
     let first = source.apply(keyed(1, "a2"));
     assert!(matches!(first, ApplyOutcome::Applied(_)), "{first:?}");
     assert_eq!(
@@ -316,7 +316,7 @@ fn a_keyed_command_applies_once_and_its_key_survives_a_snapshot() {
 
 #[test]
 fn a_bootstrap_install_never_replaces_the_current_plugin_and_bad_images_are_refused() {
-    let mut replica = Replica::seat(MachineConfig::default());
+    let mut replica = Replica::bundled(MachineConfig::default());
     let again = replica.apply(Payload::InstallPlugin {
         image: plugin_file("test/echo.wasm"),
         bootstrap: true,
@@ -341,7 +341,7 @@ fn a_bootstrap_install_never_replaces_the_current_plugin_and_bad_images_are_refu
 
 #[test]
 fn log_time_never_runs_backwards_whatever_the_leaders_clocks() {
-    let mut replica = Replica::seat(MachineConfig::default());
+    let mut replica = Replica::bundled(MachineConfig::default());
     for stamp in [5_000, 9_000, 2_000, 9_500, 1] {
         let entry = replica.entry(Payload::Command(Vec::new()), stamp);
         replica.apply_entry(entry);
@@ -351,7 +351,7 @@ fn log_time_never_runs_backwards_whatever_the_leaders_clocks() {
 
 #[test]
 fn configure_entries_change_the_limits_at_a_base_point_and_out_of_bounds_ones_are_refused() {
-    let mut replica = Replica::seat(MachineConfig::default());
+    let mut replica = Replica::bundled(MachineConfig::default());
     replica.book("a1");
     let tighter = config(
         Limits {
@@ -391,7 +391,7 @@ fn configure_entries_change_the_limits_at_a_base_point_and_out_of_bounds_ones_ar
 
 #[test]
 fn membership_and_blank_entries_reach_no_plugin() {
-    let mut replica = Replica::seat(MachineConfig::default());
+    let mut replica = Replica::bundled(MachineConfig::default());
     replica.index += 1;
     let blank = Entry {
         log_id: log_id::<TypeConfig>(1, 0, replica.index),
@@ -412,7 +412,7 @@ async fn snapshot_builds_racing_an_install_keep_the_newest_snapshot_and_state() 
     let lines = [
         "a1", "a2", "b1 b2", "c3", "cancel 1", "d4", "a3 a4", "c1", "cancel 2",
     ];
-    let mut source = Replica::seat(config(Limits::default(), every));
+    let mut source = Replica::bundled(config(Limits::default(), every));
     for round in 0..25 {
         source.book(lines[round % lines.len()]);
         for line in lines {
@@ -443,6 +443,17 @@ async fn snapshot_builds_racing_an_install_keep_the_newest_snapshot_and_state() 
     for batch in behind.chunks(5) {
         machine.apply_batch(batch.to_vec()).await.expect("apply");
     }
+    // As on a node, where openraft is asked to build only once the writer announced a
+    // snapshot on disk (`snapshots_to_raft`): the race under test is builds against the
+    // install, not against the first write.
+    let mut written = machine.watch_snapshots();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        written.wait_for(Option::is_some),
+    )
+    .await
+    .expect("a base point written within 30 s")
+    .expect("the writer runs");
 
     let mut builds = Vec::new();
     for round in 0..8 {
