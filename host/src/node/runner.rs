@@ -172,9 +172,10 @@ impl Node {
                     },
                     Err(e) => (Outcome::Unavailable(e.to_string()), false),
                 };
-                // A write's result renders without the state.
                 let response = self
-                    .on_local(move |replica| replica.stateless()?.render(&request, &outcome))
+                    .on_local(move |replica| {
+                        replica.to_render(&outcome)?.render(&request, &outcome)
+                    })
                     .await?;
                 Ok(Served::Response { response, replayed })
             }
@@ -197,7 +198,7 @@ impl Node {
             Ok(_) => Outcome::Read(query),
             Err(e) => Outcome::Unavailable(e.to_string()),
         };
-        self.on_local(move |replica| replica.instance()?.render(&request, &outcome))
+        self.on_local(move |replica| replica.to_render(&outcome)?.render(&request, &outcome))
             .await
     }
 
@@ -261,17 +262,9 @@ impl Node {
                 Err(e) => Outcome::Unavailable(e.to_string()),
             },
         };
-        let reads = matches!(outcome, Outcome::Read(_));
-        self.on_local(move |replica| {
-            let instance = if reads {
-                replica.instance()?
-            } else {
-                replica.stateless()?
-            };
-            instance.console_render(&line, &outcome)
-        })
-        .await
-        .unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
+        self.on_local(move |replica| replica.to_render(&outcome)?.console_render(&line, &outcome))
+            .await
+            .unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
     }
 
     /// The plugin's overview (its main view of the state) from this node's

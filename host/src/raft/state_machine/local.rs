@@ -9,9 +9,11 @@
 //! on the state (route, parse, rendering a write's result, describe, help) only needs the
 //! current plugin and runs on the instance as it is, and an idle worker catches up on its own.
 //! Under a stream of writes the local instances therefore do not apply every command a second
-//! and third time (measured: that was two thirds of the plugin's CPU time on every node). A fault here (a query out of fuel, say) rebuilds that instance from the base
-//! point plus the tail and changes nothing replicated. Jobs wait in one bounded queue that every
-//! worker takes from; a full queue is refused at once rather than growing.
+//! and third time (measured: that was two thirds of the plugin's CPU time on every node).
+//!
+//! A fault here (a query out of fuel, say) rebuilds that instance from the base point plus the
+//! tail and changes nothing replicated. Jobs wait in one bounded queue that every worker takes
+//! from; a full queue is refused at once rather than growing.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -21,7 +23,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::oneshot;
 
 use super::tail::Tail;
-use crate::plugin::{Fault, Instance, Limits, LoadedPlugin};
+use crate::plugin::{Fault, Instance, Limits, LoadedPlugin, Outcome};
 
 /// Jobs waiting for a local instance before new ones are refused.
 pub const QUEUE_DEPTH: usize = 1024;
@@ -131,6 +133,18 @@ impl LocalReplica {
             self.catch_up()?;
         }
         self.instance.as_mut().ok_or(Fault::Dead)
+    }
+
+    /// The instance to render `outcome` on: caught up for a read (its answer comes from the
+    /// state), as it is otherwise (a write's result or an unavailable outcome).
+    ///
+    /// # Errors
+    /// A [`Fault`] if rebuilding or catching up failed.
+    pub fn to_render(&mut self, outcome: &Outcome) -> Result<&mut Instance, Fault> {
+        match outcome {
+            Outcome::Read(_) => self.instance(),
+            Outcome::Written(_) | Outcome::Unavailable(_) => self.stateless(),
+        }
     }
 
     /// True when the instance holds the cluster's state (false before the first install).
