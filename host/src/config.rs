@@ -120,10 +120,10 @@ pub struct HttpSettings {
 pub struct Profile {
     /// Each node; the index is the node id.
     pub nodes: Vec<NodeEntry>,
-    /// Leader heartbeat period (default 50).
+    /// Leader heartbeat period (default 40).
     #[serde(default)]
     pub heartbeat_ms: Option<u64>,
-    /// Election timeout range (default [150, 300]).
+    /// Election timeout range (default [100, 200]).
     #[serde(default)]
     pub election_timeout_ms: Option<[u64; 2]>,
     /// How long a write may wait for a quorum (default 3000).

@@ -87,9 +87,9 @@ pub struct Timing {
 impl Default for Timing {
     fn default() -> Self {
         Timing {
-            heartbeat_ms: 50,
-            election_min_ms: 150,
-            election_max_ms: 300,
+            heartbeat_ms: 40,
+            election_min_ms: 100,
+            election_max_ms: 200,
         }
     }
 }
