@@ -68,7 +68,10 @@ async fn main() -> anyhow::Result<()> {
         .context("a follower")?;
     println!(
         "{}",
-        follower.console_line("a1", ConsoleMode::Demo, true).await
+        follower
+            .console_line("a1", ConsoleMode::Demo, true)
+            .await
+            .text
     );
 
     for node in &nodes {

@@ -2,7 +2,9 @@
 //! can script them and tests can drive them. Text output is what the console prints; with
 //! `--json` the host commands answer with their HTTP endpoint's JSON. The admin token goes in
 //! `Authorization: Bearer` (read from `--token-file`); `plugin install PATH` reads the file on
-//! this machine and uploads its bytes.
+//! this machine and uploads its bytes. A refused or failed command (unknown, malformed, refused by
+//! the rules or the membership checks, no quorum) comes back with `ok` false, so `host ctl`
+//! exits 1 in both text and JSON modes.
 
 use std::time::Duration;
 
@@ -10,11 +12,13 @@ use hyper::Method;
 use serde_json::{json, Value};
 
 use crate::http::client::{AdminClient, ClientError};
+use crate::node::ConsoleAnswer;
 
 /// Longest wait for one command (an `add-node` may wait a minute for a catch-up).
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Runs `words` (one console line) on the node at `node` with `token`; returns what to print.
+/// Runs `words` (one console line) on the node at `node` with `token`; returns what to print
+/// and whether the command did what was asked.
 ///
 /// # Errors
 /// [`ClientError`] when the node cannot be reached, refuses the credential, or answers with
@@ -24,7 +28,7 @@ pub async fn run(
     words: &[String],
     json: bool,
     token: Option<String>,
-) -> Result<String, ClientError> {
+) -> Result<ConsoleAnswer, ClientError> {
     let client = AdminClient::new(token);
     let line = words.join(" ");
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -43,7 +47,7 @@ pub async fn run(
             )
             .await?;
         let installed: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
-        return Ok(if json {
+        return Ok(ConsoleAnswer::done(if json {
             pretty(&installed)
         } else {
             format!(
@@ -56,7 +60,7 @@ pub async fn run(
                     .unwrap_or("?"),
                 installed["index"]
             )
-        });
+        }));
     }
     if !json {
         let answer = client
@@ -68,7 +72,10 @@ pub async fn run(
                 TIMEOUT,
             )
             .await?;
-        return Ok(answer["output"].as_str().unwrap_or_default().to_string());
+        return Ok(console_answer(
+            &answer,
+            answer["output"].as_str().unwrap_or_default(),
+        ));
     }
     let answer = match words.as_slice() {
         ["status"] | ["get-node-status"] => {
@@ -126,7 +133,7 @@ pub async fn run(
                 .await?
         }
         _ => {
-            client
+            let answer = client
                 .json(
                     Method::POST,
                     node,
@@ -134,10 +141,20 @@ pub async fn run(
                     Some(&json!({ "line": line })),
                     TIMEOUT,
                 )
-                .await?
+                .await?;
+            return Ok(console_answer(&answer, &pretty(&answer)));
         }
     };
-    Ok(pretty(&answer))
+    Ok(ConsoleAnswer::done(pretty(&answer)))
+}
+
+/// `text`, refused when the `POST /v1/console` answer says the line was (a node older than the
+/// `ok` field counts as done).
+fn console_answer(answer: &Value, text: &str) -> ConsoleAnswer {
+    ConsoleAnswer {
+        text: text.to_string(),
+        ok: answer["ok"].as_bool().unwrap_or(true),
+    }
 }
 
 fn pretty(value: &Value) -> String {

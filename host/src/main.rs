@@ -173,6 +173,9 @@ fn main() -> ExitCode {
             if let Some(usage) = error.downcast_ref::<Usage>() {
                 eprintln!("error: {usage}");
                 ExitCode::from(2)
+            } else if let Some(refused) = error.downcast_ref::<Refused>() {
+                eprintln!("{refused}");
+                ExitCode::FAILURE
             } else {
                 eprintln!("error: {error:#}");
                 ExitCode::FAILURE
@@ -271,14 +274,31 @@ fn ctl_token(file: Option<&Path>) -> anyhow::Result<Option<String>> {
     Ok(None)
 }
 
-/// `host ctl`: prints the answer; a node that cannot be reached or refuses is an error.
+/// `host ctl`: prints the answer (a refusal on stderr); a node that cannot be reached, an
+/// error status, or a refused command is an error (exit status 1).
 fn run_ctl(args: CtlArgs) -> anyhow::Result<()> {
     let token = ctl_token(args.token_file.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let output = runtime.block_on(host::ctl::run(&args.node, &args.command, args.json, token))?;
-    println!("{output}");
-    Ok(())
+    let answer = runtime.block_on(host::ctl::run(&args.node, &args.command, args.json, token))?;
+    if answer.ok {
+        println!("{}", answer.text);
+        Ok(())
+    } else {
+        Err(Refused(answer.text).into())
+    }
 }
+
+/// A command the node refused: its text goes to stderr as is, and `host ctl` exits 1.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn termination() {
@@ -301,6 +321,28 @@ async fn termination() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Resolves when the node's process should stop: Ctrl-C, SIGTERM, or the cluster removed it.
+fn stop_signal(node: &Node) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let removed = node.removed();
+    async move {
+        tokio::select! {
+            _ = termination() => {}
+            _ = removed => {}
+        }
+    }
+}
+
+/// Tells the operator why the node stops when it was not asked to by them.
+fn say_why_stopping(node: &Node) {
+    if let Some(leader) = node.removed_by() {
+        println!(
+            "node {} was removed from the cluster (the leader, node {leader}, said so); it stops",
+            node.id()
+        );
+        tracing::warn!("removed from the cluster: stopping");
     }
 }
 
@@ -450,11 +492,13 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let node = start(options).await?;
         tracing::info!(id, api = %node.addr(), peer = %node.peer_addr(), "node started");
+        let stop = stop_signal(&node);
         if headless {
-            termination().await;
+            stop.await;
         } else {
-            console::run(node.clone(), mode, termination()).await?;
+            console::run(node.clone(), mode, stop).await?;
         }
+        say_why_stopping(&node);
         node.shutdown().await;
         Ok(())
     })
@@ -503,7 +547,8 @@ fn run_local(args: LocalArgs) -> anyhow::Result<()> {
             args.data_dir.display(),
             secrets_dir.join(secrets::files::ADMIN_TOKEN).display()
         );
-        console::run(node.clone(), mode, termination()).await?;
+        console::run(node.clone(), mode, stop_signal(&node)).await?;
+        say_why_stopping(&node);
         node.shutdown().await;
         Ok(())
     })

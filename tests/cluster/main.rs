@@ -18,3 +18,4 @@ mod test_membership;
 mod test_quorum;
 mod test_security;
 mod test_swap;
+mod test_terminal;

@@ -1,5 +1,6 @@
 //! The dev console's commands run non-interactively with `host ctl`, each asserted on its
-//! output, as an operator's script would use them.
+//! output and exit status, as an operator's script would use them: 0 when the command did what
+//! was asked, 1 (with the reason on stderr) when it was refused, in text and JSON modes alike.
 
 use std::process::Command;
 use std::time::Duration;
@@ -30,6 +31,14 @@ fn ok(addr: &str, args: &[&str]) -> String {
     out
 }
 
+/// Runs a command that must be refused: exit status 1, nothing on stdout; returns stderr.
+fn refused(addr: &str, args: &[&str]) -> String {
+    let (code, out, err) = ctl(addr, args);
+    assert_eq!(code, 1, "host ctl {args:?} should be refused: {out}{err}");
+    assert!(out.is_empty(), "host ctl {args:?} printed on stdout: {out}");
+    err
+}
+
 #[test]
 fn every_console_command_works_through_host_ctl() {
     let cluster = Cluster::start(3);
@@ -58,8 +67,10 @@ fn every_console_command_works_through_host_ctl() {
     // Seat commands come from the plugin's dev console.
     let booked = ok(follower, &["book", "2", "a1,a2", "olga"]);
     assert!(booked.to_lowercase().contains("booked"), "{booked}");
-    let taken = ok(follower, &["book", "2", "a2", "pete"]);
+    let taken = refused(follower, &["book", "2", "a2", "pete"]);
     assert!(taken.to_lowercase().contains("taken"), "{taken}");
+    let taken_json = refused(follower, &["--json", "book", "2", "a2", "pete"]);
+    assert!(taken_json.contains("\"ok\": false"), "{taken_json}");
     let showtimes = ok(follower, &["showtimes"]);
     assert!(showtimes.contains("Inception"), "{showtimes}");
 
@@ -132,12 +143,20 @@ fn every_console_command_works_through_host_ctl() {
             .args(args)
             .output()
             .expect("run host ctl");
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned()
+                + &String::from_utf8_lossy(&output.stderr),
+        )
     };
-    assert!(as_operator(&["status"]).contains("role:"));
-    let refused = as_operator(&["book", "2", "b1", "mallory"]);
-    assert!(refused.contains("admin role"), "{refused}");
-    assert!(as_operator(&["snapshot"]).contains("admin role"));
+    let (code, status) = as_operator(&["status"]);
+    assert_eq!(code, Some(0), "{status}");
+    assert!(status.contains("role:"), "{status}");
+    for change in [&["book", "2", "b1", "mallory"][..], &["snapshot"][..]] {
+        let (code, said) = as_operator(change);
+        assert_eq!(code, Some(1), "{change:?}: {said}");
+        assert!(said.contains("admin role"), "{change:?}: {said}");
+    }
     let file_read = admin_send(
         "POST",
         follower,
@@ -154,13 +173,19 @@ fn every_console_command_works_through_host_ctl() {
     let seats = get(follower, "/api/showtimes/2/seats?state=booked").json();
     assert_eq!(seats["seats"].as_array().map(Vec::len), Some(2), "{seats}");
 
-    // Bad input gets a clear answer; an unreachable node exits non-zero.
-    let unknown = ok(follower, &["frobnicate"]);
+    // Bad input gets a clear answer and exit status 1; so does an unreachable node.
+    let unknown = refused(follower, &["frobnicate"]);
     assert!(unknown.contains("unknown command"), "{unknown}");
-    let bad_add = ok(follower, &["add-node", "nonsense"]);
+    let unknown_json = refused(follower, &["--json", "frobnicate"]);
+    assert!(unknown_json.contains("unknown command"), "{unknown_json}");
+    let bad_add = refused(follower, &["add-node", "nonsense"]);
     assert!(bad_add.contains("HOST:PORT"), "{bad_add}");
     let nobody = format!("127.0.0.1:{}", free_ports(1)[0]);
+    let unreachable = refused(follower, &["add-node", &nobody, "5"]);
+    assert!(unreachable.contains("cannot reach"), "{unreachable}");
+    let stranger = refused(follower, &["remove-node", &nobody]);
+    assert!(stranger.contains("not a member"), "{stranger}");
     let (code, _, err) = ctl(&nobody, &["status"]);
-    assert_ne!(code, 0);
+    assert_eq!(code, 1);
     assert!(err.contains(&nobody), "{err}");
 }

@@ -343,3 +343,80 @@ fn the_dev_console_adds_and_removes_a_node_and_shows_progress() {
     });
     assert!(!members.contains(&new_addr), "{members:?}");
 }
+
+#[test]
+fn a_node_joined_by_host_name_is_removed_by_the_address_as_typed_and_stops() {
+    let cluster = Cluster::start(3);
+    let leader = cluster.wait_for_leader(Duration::from_secs(10));
+    let follower = cluster.addrs[(leader + 1) % 3].clone();
+    let by_name = |addr: &str| addr.replace("127.0.0.1", "localhost");
+
+    // The operator writes host names, as README does; membership keeps them as typed.
+    let ports = free_ports(2);
+    let own = format!("localhost:{}", ports[0]);
+    let own_peer = format!("localhost:{}", ports[1]);
+    let stdout_path = cluster.dir.path().join("joiner.stdout");
+    let stdout = std::fs::File::create(&stdout_path).expect("stdout file");
+    let stderr = std::fs::File::create(cluster.dir.path().join("joiner.stderr")).expect("log");
+    let mut joiner = std::process::Command::new(host_bin())
+        .args(["--id", "3", "--no-console", "--join", &by_name(&follower)])
+        .args(["--addr", &own, "--peer-addr", &own_peer])
+        .arg("--config-file")
+        .arg(&cluster.config)
+        .arg("--plugin")
+        .arg(seat_plugin())
+        .arg("--secrets")
+        .arg(secrets_dir())
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn joiner");
+    let numeric = own.replace("localhost", "127.0.0.1");
+    for addr in cluster.addrs.iter().chain([&numeric]) {
+        let now = wait_until(
+            Duration::from_secs(30),
+            "the joiner is a voter everywhere",
+            || voters(addr).filter(|v| v.len() == 4),
+        );
+        assert!(now.contains(&own), "kept as typed: {now:?}");
+    }
+    let status = operator_get(&numeric, "/v1/status")
+        .expect("the joiner answers")
+        .json();
+    assert_eq!(status["addr"], json!(own), "{status}");
+
+    // `host ctl remove-node` with the address as the operator typed it at `--addr`.
+    let removed = std::process::Command::new(host_bin())
+        .args(["ctl", "--node", &by_name(&follower), "--token-file"])
+        .arg(secrets_dir().join("admin.token"))
+        .args(["remove-node", &own])
+        .output()
+        .expect("run host ctl");
+    assert_eq!(
+        removed.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&removed.stdout),
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    for addr in &cluster.addrs {
+        let now = wait_until(
+            Duration::from_secs(20),
+            "three voters are left everywhere",
+            || voters(addr).filter(|v| v.len() == 3),
+        );
+        assert!(!now.contains(&own), "{now:?}");
+    }
+
+    // The removed node stops on its own and says why.
+    let exit = wait_until(Duration::from_secs(20), "the removed node stops", || {
+        joiner.try_wait().expect("poll the joiner")
+    });
+    assert!(exit.success(), "the removed node exits cleanly: {exit}");
+    let said = std::fs::read_to_string(&stdout_path).expect("read stdout");
+    assert!(said.contains("was removed from the cluster"), "{said}");
+    assert_eq!(book(&follower, &["c3"], "after").status, 201);
+}

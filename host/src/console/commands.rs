@@ -1,13 +1,13 @@
 //! What a console line does: host commands first, then the plugin's commands.
 
 use super::Origin;
-use crate::node::{Node, NodeStatus};
+use crate::node::{ConsoleAnswer, Node, NodeStatus};
 use crate::plugin::ConsoleMode;
 
 /// The result of one console line.
 pub(crate) enum Reply {
-    /// Print this.
-    Text(String),
+    /// Print this (and, for `host ctl`, whether the line did what was asked).
+    Answer(ConsoleAnswer),
     /// Leave the console.
     Quit,
 }
@@ -46,6 +46,28 @@ pub(crate) fn banner(node: &Node, mode: ConsoleMode) -> String {
     )
 }
 
+/// What a console that found no plugin (so no leader) tells its user: a leader needs a
+/// majority of the voters running, and how to start the others.
+pub(crate) fn quorum_hint(node: &Node) -> String {
+    let status = node.status();
+    let others: Vec<String> = status
+        .voters
+        .iter()
+        .filter(|v| v.id != status.id)
+        .map(|v| format!("node {} at {}", v.id, v.addr))
+        .collect();
+    if others.is_empty() {
+        return "This node knows no other voter yet.".to_string();
+    }
+    let voters = others.len() + 1;
+    format!(
+        "A leader needs {} of the {voters} voters running; the others are {}. Start them \
+         (`host --id N` in other terminals) or run the whole cluster with `host local`.",
+        voters / 2 + 1,
+        others.join(", ")
+    )
+}
+
 /// Executes one line.
 /// `progress` prints interim lines of long commands (an interactive console passes its printer).
 pub(crate) async fn execute(
@@ -56,23 +78,23 @@ pub(crate) async fn execute(
     origin: Origin,
 ) -> Reply {
     match line {
-        "" => Reply::Text(String::new()),
+        "" => Reply::Answer(ConsoleAnswer::done("")),
         "exit" | "quit" => Reply::Quit,
-        "help" => Reply::Text(help(node, mode).await),
-        "is-leader" => Reply::Text(is_leader(&node.status())),
-        "status" | "get-node-status" => Reply::Text(status(&node.status())),
-        "get-state" => Reply::Text(get_state(node, mode).await),
+        "help" => Reply::Answer(ConsoleAnswer::done(help(node, mode).await)),
+        "is-leader" => Reply::Answer(ConsoleAnswer::done(is_leader(&node.status()))),
+        "status" | "get-node-status" => Reply::Answer(ConsoleAnswer::done(status(&node.status()))),
+        "get-state" => Reply::Answer(ConsoleAnswer::done(get_state(node, mode).await)),
         _ if line == "plugin" || line.starts_with("plugin ") => {
-            Reply::Text(super::plugin::execute(node, mode, line, origin).await)
+            Reply::Answer(super::plugin::execute(node, mode, line, origin).await)
         }
         _ => {
-            if let Some(text) = super::members::execute(node, line, progress, origin).await {
-                return Reply::Text(text);
+            if let Some(answer) = super::members::execute(node, line, progress, origin).await {
+                return Reply::Answer(answer);
             }
-            if let Some(text) = super::inspect::execute(node, line, origin).await {
-                return Reply::Text(text);
+            if let Some(answer) = super::inspect::execute(node, line, origin).await {
+                return Reply::Answer(answer);
             }
-            Reply::Text(node.console_line(line, mode, origin.may_write()).await)
+            Reply::Answer(node.console_line(line, mode, origin.may_write()).await)
         }
     }
 }
@@ -94,7 +116,9 @@ pub(crate) async fn help(node: &Node, mode: ConsoleMode) -> String {
 /// `get-state` (the original console's name): the plugin, a hash of its state at the applied
 /// index, and the plugin's overview of the state.
 async fn get_state(node: &Node, mode: ConsoleMode) -> String {
-    let plugin = super::plugin::execute(node, mode, "plugin status", Origin::Terminal).await;
+    let plugin = super::plugin::execute(node, mode, "plugin status", Origin::Terminal)
+        .await
+        .text;
     let view = node.overview(mode).await.unwrap_or_default();
     format!("{plugin}\n{view}")
 }

@@ -3,12 +3,13 @@
 //! so scripts and tests can drive the console.
 //!
 //! Each line is handed over with a [`Line::done`] handle; the reader shows the next prompt only
-//! after the command's output has been printed.
+//! after the command's output has been printed. A line that ends the console is dropped instead
+//! ([`Line::last`]), so the reader stops without starting another prompt (and raw mode). Ctrl-C
+//! at the prompt ends the input as Ctrl-D does: the node stops, as in the original system.
 
 use std::io::{BufRead, IsTerminal};
 use std::sync::{mpsc as std_mpsc, Arc, Mutex};
 
-use rustyline::error::ReadlineError;
 use rustyline::ExternalPrinter;
 use tokio::sync::mpsc;
 
@@ -28,6 +29,11 @@ impl Line {
             // The reader may have ended (Ctrl-D raced us); nothing to tell then.
             let _ = ack.send(());
         }
+    }
+
+    /// Tells the reader this was the last line: it stops without showing another prompt.
+    pub(crate) fn last(self) {
+        drop(self.ack);
     }
 }
 
@@ -96,7 +102,7 @@ fn read_terminal(mut editor: Editor, prompt: String, tx: mpsc::Sender<Line>) {
                     return;
                 }
             }
-            Err(ReadlineError::Interrupted) => continue,
+            // Ctrl-C (Interrupted), Ctrl-D (Eof) and a terminal that went away all end the input.
             Err(_) => return,
         }
     }

@@ -2,19 +2,19 @@
 
 use super::commands::NEEDS_ADMIN;
 use super::Origin;
-use crate::node::{LogLine, Node};
+use crate::node::{ConsoleAnswer, LogLine, Node};
 
 /// Entries `logs` shows when no count is given.
 const DEFAULT_COUNT: u64 = 20;
 
 /// Runs an inspection line; `None` if the line is not one.
-pub(crate) async fn execute(node: &Node, line: &str, origin: Origin) -> Option<String> {
+pub(crate) async fn execute(node: &Node, line: &str, origin: Origin) -> Option<ConsoleAnswer> {
     let words: Vec<&str> = line.split_whitespace().collect();
     match words.as_slice() {
-        ["snapshot"] if !origin.may_write() => Some(NEEDS_ADMIN.into()),
+        ["snapshot"] if !origin.may_write() => Some(ConsoleAnswer::refused(NEEDS_ADMIN)),
         ["snapshot"] => Some(match node.snapshot_now().await {
-            Ok(index) => format!("snapshot taken at index {index}"),
-            Err(e) => format!("no snapshot: {e}"),
+            Ok(index) => ConsoleAnswer::done(format!("snapshot taken at index {index}")),
+            Err(e) => ConsoleAnswer::refused(format!("no snapshot: {e}")),
         }),
         [command, rest @ ..] if *command == "logs" || *command == "get-logs" => {
             let numbers: Result<Vec<u64>, _> = rest.iter().map(|w| w.parse::<u64>()).collect();
@@ -22,12 +22,12 @@ pub(crate) async fn execute(node: &Node, line: &str, origin: Origin) -> Option<S
                 Ok([]) => (None, DEFAULT_COUNT),
                 Ok([from]) => (Some(*from), DEFAULT_COUNT),
                 Ok([from, count]) => (Some(*from), *count),
-                _ => return Some("usage: logs [FROM] [N]".into()),
+                _ => return Some(ConsoleAnswer::refused("usage: logs [FROM] [N]")),
             };
             Some(match node.logs(from, count).await {
-                Ok(lines) if lines.is_empty() => "no entries there".into(),
-                Ok(lines) => render(&lines),
-                Err(e) => e,
+                Ok(lines) if lines.is_empty() => ConsoleAnswer::done("no entries there"),
+                Ok(lines) => ConsoleAnswer::done(render(&lines)),
+                Err(e) => ConsoleAnswer::refused(e),
             })
         }
         _ => None,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::commands::NEEDS_ADMIN;
 use super::{Origin, Printer};
-use crate::node::{Members, MembershipRequest, Node, ADD_TIMEOUT, REMOVE_TIMEOUT};
+use crate::node::{ConsoleAnswer, Members, MembershipRequest, Node, ADD_TIMEOUT, REMOVE_TIMEOUT};
 
 /// Runs a membership line; `None` if the line is not one. `progress` gets a line every second
 /// while a node added with `add-node` catches up.
@@ -14,21 +14,25 @@ pub(crate) async fn execute(
     line: &str,
     progress: Option<&Printer>,
     origin: Origin,
-) -> Option<String> {
+) -> Option<ConsoleAnswer> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let (command, rest) = words.split_first()?;
     if matches!(*command, "add-node" | "remove-node") && !origin.may_write() {
-        return Some(NEEDS_ADMIN.into());
+        return Some(ConsoleAnswer::refused(NEEDS_ADMIN));
     }
     let request = match *command {
-        "members" => return Some(render(&node.members())),
+        "members" => return Some(ConsoleAnswer::done(render(&node.members()))),
         "add-node" => match parse(rest, ADD_TIMEOUT) {
             Ok((addr, timeout, false)) => MembershipRequest::Add {
                 addr,
                 timeout_ms: timeout.as_millis() as u64,
             },
-            Ok((_, _, true)) => return Some("add-node takes no --force".into()),
-            Err(usage) => return Some(format!("usage: add-node HOST:PORT [SECONDS]  ({usage})")),
+            Ok((_, _, true)) => return Some(ConsoleAnswer::refused("add-node takes no --force")),
+            Err(usage) => {
+                return Some(ConsoleAnswer::refused(format!(
+                    "usage: add-node HOST:PORT [SECONDS]  ({usage})"
+                )))
+            }
         },
         "remove-node" => match parse(rest, REMOVE_TIMEOUT) {
             Ok((addr, timeout, force)) => MembershipRequest::Remove {
@@ -37,9 +41,9 @@ pub(crate) async fn execute(
                 force,
             },
             Err(usage) => {
-                return Some(format!(
+                return Some(ConsoleAnswer::refused(format!(
                     "usage: remove-node HOST:PORT [--force] [SECONDS]  ({usage})"
-                ))
+                )))
             }
         },
         _ => return None,
@@ -63,12 +67,12 @@ pub(crate) async fn execute(
         reporter.abort();
     }
     Some(match outcome {
-        Ok(members) => format!(
+        Ok(members) => ConsoleAnswer::done(format!(
             "done in {:.1} s\n{}",
             started.elapsed().as_secs_f64(),
             render(&members)
-        ),
-        Err(e) => format!("refused: {e}"),
+        )),
+        Err(e) => ConsoleAnswer::refused(format!("refused: {e}")),
     })
 }
 

@@ -12,6 +12,7 @@
 //! - `plugin`: `plugin status`, `plugin history`, `plugin install PATH`.
 //! - `members`: `members`, `add-node`, `remove-node`.
 //! - `inspect`: `logs`, `snapshot`.
+//! - `terminal`: puts the terminal mode back on every way out.
 
 mod commands;
 mod complete;
@@ -20,11 +21,12 @@ mod inspect;
 mod members;
 mod notices;
 mod plugin;
+mod terminal;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::node::Node;
+use crate::node::{ConsoleAnswer, Node};
 pub use crate::plugin::ConsoleMode;
 use crate::secrets::Role;
 
@@ -52,8 +54,9 @@ impl Origin {
 }
 
 /// Runs one dev-console line on `node` for a caller with `role` and returns what the console
-/// would print: how `POST /v1/console` (and so `host ctl`) runs commands without a terminal.
-pub async fn execute_line(node: &Node, line: &str, role: Role) -> String {
+/// would print and whether the line did what was asked: how `POST /v1/console` (and so
+/// `host ctl`) runs commands without a terminal.
+pub async fn execute_line(node: &Node, line: &str, role: Role) -> ConsoleAnswer {
     match commands::execute(
         node,
         ConsoleMode::Dev,
@@ -63,12 +66,13 @@ pub async fn execute_line(node: &Node, line: &str, role: Role) -> String {
     )
     .await
     {
-        commands::Reply::Text(text) => text,
-        commands::Reply::Quit => "exit only leaves an interactive console".to_string(),
+        commands::Reply::Answer(answer) => answer,
+        commands::Reply::Quit => ConsoleAnswer::refused("exit only leaves an interactive console"),
     }
 }
 
-/// Runs the console on `node` until `exit`, end of input, or `shutdown` resolves.
+/// Runs the console on `node` until `exit`, Ctrl-C, end of input, or `shutdown` resolves; the
+/// terminal is left in the mode it was found in, whichever way the console ends.
 ///
 /// # Errors
 /// Only if the terminal cannot be set up.
@@ -77,6 +81,10 @@ pub async fn run(
     mode: ConsoleMode,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let _terminal = terminal::TerminalGuard::save();
+    // Subscribed before waiting for the plugin, so the first commits (membership, plugin
+    // install) are noticed on every node's console, not only on the one that started first.
+    let events = node.subscribe();
     println!("{}", commands::banner(&node, mode));
     match node.wait_for_plugin(Duration::from_secs(5)).await {
         Ok(_) => {
@@ -84,13 +92,21 @@ pub async fn run(
                 println!("{view}");
             }
         }
-        Err(reason) => println!("{reason}; the console works meanwhile, type help."),
+        Err(reason) => println!(
+            "{reason}; the console works meanwhile, type help.\n{}",
+            commands::quorum_hint(&node)
+        ),
     }
     // Input starts after the first screen is printed, so the prompt comes last.
     let prompt = format!("node-{}> ", node.id());
     let commands = complete::command_words(&commands::help(&node, mode).await);
     let (mut lines, printer) = input::start(prompt, commands)?;
-    let notice_task = tokio::spawn(notices::print_notices(node.clone(), mode, printer.clone()));
+    let notice_task = tokio::spawn(notices::print_notices(
+        node.clone(),
+        mode,
+        events,
+        printer.clone(),
+    ));
     tokio::pin!(shutdown);
     loop {
         let next = tokio::select! {
@@ -106,15 +122,17 @@ pub async fn run(
             Origin::Terminal,
         )
         .await;
-        let quit = matches!(reply, commands::Reply::Quit);
-        if let commands::Reply::Text(text) = reply {
-            if !text.is_empty() {
-                println!("{text}");
+        match reply {
+            commands::Reply::Quit => {
+                line.last();
+                break;
             }
-        }
-        line.done();
-        if quit {
-            break;
+            commands::Reply::Answer(answer) => {
+                if !answer.text.is_empty() {
+                    println!("{}", answer.text);
+                }
+                line.done();
+            }
         }
     }
     notice_task.abort();

@@ -1,16 +1,21 @@
 //! Commit notices: every applied entry on this node, described by the plugin, as it happens.
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::Printer;
 use crate::node::Node;
 use crate::plugin::ConsoleMode;
-use crate::raft::state_machine::CommitKind;
+use crate::raft::state_machine::{CommitEvent, CommitKind};
 use crate::raft::ApplyOutcome;
 
-/// Prints a notice for each commit until the node stops.
-pub(crate) async fn print_notices(node: Node, mode: ConsoleMode, print: Printer) {
-    let mut events = node.subscribe();
+/// Prints a notice for each commit `events` (from [`Node::subscribe`]) brings, until the node
+/// stops.
+pub(crate) async fn print_notices(
+    node: Node,
+    mode: ConsoleMode,
+    mut events: broadcast::Receiver<CommitEvent>,
+    print: Printer,
+) {
     loop {
         let event = match events.recv().await {
             Ok(event) => event,

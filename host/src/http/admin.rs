@@ -13,7 +13,8 @@
 //! PUT  /v1/config          admin     change it (JSON; fields left out keep their value)
 //! GET  /v1/logs?from=&n=   operator  log entries decoded by the plugin
 //! POST /v1/snapshot        admin     a snapshot on every replica, now
-//! POST /v1/console         operator  {"line":...}: one dev-console line (changes need admin)
+//! POST /v1/console         operator  {"line":...}: one dev-console line (changes need admin):
+//!                                     {"output": text, "ok": false when refused or failed}
 //! ```
 
 use hyper::body::Incoming;
@@ -180,9 +181,10 @@ pub(super) async fn route(node: Node, request: Request<Incoming>) -> Reply {
 async fn json_route(node: Node, method: Method, path: &str, role: Role, body: &[u8]) -> Reply {
     match (method, path) {
         (Method::POST, "/v1/console") => match serde_json::from_slice::<ConsoleLine>(body) {
-            Ok(line) => json_reply(&serde_json::json!({
-                "output": crate::console::execute_line(&node, &line.line, role).await
-            })),
+            Ok(line) => {
+                let answer = crate::console::execute_line(&node, &line.line, role).await;
+                json_reply(&serde_json::json!({ "output": answer.text, "ok": answer.ok }))
+            }
             Err(e) => invalid("Invalid console line", &format!("{e} (expected {{\"line\":\"status\"}})")),
         },
         (Method::POST, "/v1/members") => match serde_json::from_slice::<MemberChange>(body) {

@@ -610,11 +610,13 @@ impl Node {
             "this node was removed from the cluster and stops taking part"
         );
         let raft = self.inner.raft.clone();
+        let removed_by = self.inner.removed_by.clone();
         // Shut down after answering, so the leader gets its reply.
         tokio::spawn(async move {
             if let Err(e) = raft.shutdown().await {
                 tracing::warn!(error = %e, "raft shutdown");
             }
+            removed_by.send_replace(Some(sender));
         });
         Ok(())
     }

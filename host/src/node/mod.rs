@@ -56,7 +56,7 @@ pub use membership::{Members, MembershipError, MembershipRequest, ADD_TIMEOUT, R
 pub use peer::{NodeRequest, NodeResponse};
 pub use plugin_admin::{AdminError, CurrentPlugin, Installed, PluginReport, MAX_PLUGIN_BYTES};
 pub use read::{Consistency, ReadError};
-pub use runner::{consistency_of, ServeError, Served};
+pub use runner::{consistency_of, ConsoleAnswer, ServeError, Served};
 pub use status::{NodeStatus, PeerStatus, PluginStatus};
 pub use topics::TopicChanges;
 pub use write::{Committed, WriteError};
@@ -294,6 +294,9 @@ pub(crate) struct NodeInner {
     /// once for memory storage); reads wait for it.
     pub(crate) recovered: watch::Sender<bool>,
     shutdown_tx: watch::Sender<bool>,
+    /// Set (to the leader that said so) once this node was removed from the cluster and stopped
+    /// taking part; the process that runs the node stops then.
+    pub(crate) removed_by: watch::Sender<Option<u64>>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     /// Memory mode's snapshot folder, removed when the node is dropped.
     _scratch: Option<tempfile::TempDir>,
@@ -511,6 +514,7 @@ impl Node {
         );
         let (shutdown_tx, _) = watch::channel(false);
         let (recovered, _) = watch::channel(options.storage == Storage::Memory);
+        let (removed_by, _) = watch::channel(None);
         let node = Node {
             inner: Arc::new(NodeInner {
                 id: options.id,
@@ -534,6 +538,7 @@ impl Node {
                 http: options.http.clone(),
                 recovered,
                 shutdown_tx,
+                removed_by,
                 tasks: std::sync::Mutex::new(Vec::new()),
                 _scratch: opened.scratch,
             }),
@@ -582,6 +587,28 @@ impl Node {
             // An error means the sender is gone, i.e. the node is gone: shut down too.
             let _ = rx.wait_for(|stopped| *stopped).await;
         }
+    }
+
+    /// Resolves, with the id of the leader that removed it, once this node was removed from the
+    /// cluster: what makes a removed node's process stop instead of lingering as a lone member.
+    pub fn removed(&self) -> impl std::future::Future<Output = u64> + Send + 'static {
+        let mut rx = self.inner.removed_by.subscribe();
+        async move {
+            let by = rx
+                .wait_for(Option::is_some)
+                .await
+                .map(|by| by.unwrap_or_default());
+            match by {
+                Ok(by) => by,
+                // The node is gone; nothing will ever remove it.
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+
+    /// The leader that removed this node from the cluster, once that happened.
+    pub fn removed_by(&self) -> Option<u64> {
+        *self.inner.removed_by.borrow()
     }
 
     async fn take_part(&self, plan: identity::Plan, options: &NodeOptions) {

@@ -31,6 +31,34 @@ pub enum Served {
     Watch(WatchRequest),
 }
 
+/// What a console line printed, and whether it did what was asked (`host ctl` exits 1 when not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleAnswer {
+    /// The text the console prints.
+    pub text: String,
+    /// False when the line was refused or failed: unknown, malformed, refused by the rules,
+    /// not permitted, or without an answer (no quorum).
+    pub ok: bool,
+}
+
+impl ConsoleAnswer {
+    /// A line that did what was asked.
+    pub fn done(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ok: true,
+        }
+    }
+
+    /// A line that was refused or failed, with the reason to print.
+    pub fn refused(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ok: false,
+        }
+    }
+}
+
 /// Why a request could not be served; each becomes a problem response.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -225,7 +253,12 @@ impl Node {
 
     /// Runs one console line; `may_write` is false for a read-only operator (a line that would
     /// change the cluster is refused then).
-    pub async fn console_line(&self, text: &str, mode: ConsoleMode, may_write: bool) -> String {
+    pub async fn console_line(
+        &self,
+        text: &str,
+        mode: ConsoleMode,
+        may_write: bool,
+    ) -> ConsoleAnswer {
         let line = ConsoleLine {
             text: text.to_string(),
             mode,
@@ -237,14 +270,19 @@ impl Node {
             .await
         {
             Ok(Some(action)) => action,
-            Ok(None) => return format!("unknown command '{text}' (type help)"),
-            Err(ServeError::Fault(reason)) if reason.contains("no console front") => {
-                return "the cluster's plugin has no console commands".to_string()
+            Ok(None) => {
+                return ConsoleAnswer::refused(format!("unknown command '{text}' (type help)"))
             }
-            Err(e) => return format!("the plugin failed on this line: {e}"),
+            Err(ServeError::Fault(reason)) if reason.contains("no console front") => {
+                return ConsoleAnswer::refused("the cluster's plugin has no console commands")
+            }
+            Err(e) => {
+                return ConsoleAnswer::refused(format!("the plugin failed on this line: {e}"))
+            }
         };
         let outcome = match action {
-            ConsoleAction::Print(text) => return text,
+            // The contract: `print` is a line that cannot run as given (usage, a bad argument).
+            ConsoleAction::Print(text) => return ConsoleAnswer::refused(text),
             ConsoleAction::Read(query) => {
                 match self.prepare_read(Consistency::Linearizable).await {
                     Ok(_) => Outcome::Read(query),
@@ -252,7 +290,9 @@ impl Node {
                 }
             }
             ConsoleAction::Write(_) if !may_write => {
-                return "this command changes the cluster: it needs the admin role".to_string()
+                return ConsoleAnswer::refused(
+                    "this command changes the cluster: it needs the admin role",
+                )
             }
             ConsoleAction::Write(command) => match self.write_command(command, None).await {
                 Ok(committed) => match committed.outcome.command_result() {
@@ -262,9 +302,14 @@ impl Node {
                 Err(e) => Outcome::Unavailable(e.to_string()),
             },
         };
-        self.on_local(move |replica| replica.to_render(&outcome)?.console_render(&line, &outcome))
-            .await
-            .unwrap_or_else(|e| format!("the plugin failed rendering: {e}"))
+        let ok = matches!(outcome, Outcome::Read(_) | Outcome::Written(Ok(_)));
+        let text = self
+            .on_local(move |replica| replica.to_render(&outcome)?.console_render(&line, &outcome))
+            .await;
+        match text {
+            Ok(text) => ConsoleAnswer { text, ok },
+            Err(e) => ConsoleAnswer::refused(format!("the plugin failed rendering: {e}")),
+        }
     }
 
     /// The plugin's overview (its main view of the state) from this node's

@@ -42,7 +42,8 @@ pub struct NodeStatus {
     pub addr: String,
     /// This node's peer channel address, as configured.
     pub peer: String,
-    /// `leader`, `follower`, `candidate`, `learner` or `shutdown`.
+    /// `leader`, `follower`, `candidate`, `learner`, `shutdown`, or `removed` once the cluster
+    /// removed this node.
     pub role: String,
     /// The leader this node knows of.
     pub leader_id: Option<u64>,
@@ -126,7 +127,11 @@ impl Node {
             id: self.inner.id,
             addr: self.inner.member.api.clone(),
             peer: self.inner.member.peer.clone(),
-            role: role_name(metrics.state).to_string(),
+            role: if self.removed_by().is_some() {
+                "removed".to_string()
+            } else {
+                role_name(metrics.state).to_string()
+            },
             leader_id: metrics.current_leader,
             leader_addr,
             term: metrics.current_term,
