@@ -13,9 +13,14 @@ fn demo_console_books_refuses_taken_seats_answers_is_leader_and_notifies_other_n
     cluster.wait_for_leader(Duration::from_secs(20));
     let wait = Duration::from_secs(15);
 
-    // Every console shows the seat map once the plugin is in place.
+    // Every console shows the seat map once the plugin is in place, and every console (not only
+    // the first to start) noticed the first commits: the membership and the plugin install.
     for id in 0..3 {
-        cluster.node(id).expect_output(0, "Showtime 1", wait);
+        let node = cluster.node(id);
+        node.expect_output(0, "Showtime 1", wait);
+        let membership = node.expect_output(0, "membership: voters", wait);
+        assert!(membership.contains("voters 0, 1, 2"), "{membership}");
+        node.expect_output(0, "plugin seat-logic", wait);
     }
 
     let node = cluster.node(0);
