@@ -20,6 +20,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::task::TaskTracker;
 
 use super::events::Streams;
 use super::limits::{Counter, Full as CapReached};
@@ -35,7 +36,12 @@ pub(super) fn boxed(reply: Reply) -> Response<ApiBody> {
     reply.map(BodyExt::boxed)
 }
 
-/// Accepts connections until `shutdown` resolves. A failing connection ends only itself.
+/// How long a stopping node lets its open connections finish the request they are answering
+/// (a membership change that removed this very node, for one).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Accepts connections until `shutdown` resolves, then lets the open ones finish their request
+/// (at most [`SHUTDOWN_GRACE`]). A failing connection ends only itself.
 pub async fn serve(
     node: Node,
     listener: TcpListener,
@@ -50,9 +56,10 @@ pub async fn serve(
         .public_tls
         .as_ref()
         .map(|tls| TlsAcceptor::from(tls.server.clone()));
+    let open = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
         let (stream, remote) = match accepted {
@@ -77,14 +84,21 @@ pub async fn serve(
         let node = node.clone();
         let tls = tls.clone();
         let streams = streams.clone();
-        let stop = node.shutdown_signal();
-        tokio::spawn(async move {
+        open.spawn(async move {
             let _slot = slot;
-            tokio::select! {
-                _ = connection(node, streams, stream, remote, tls) => {}
-                _ = stop => {}
-            }
+            connection(node, streams, stream, remote, tls).await;
         });
+    }
+    drop(listener);
+    open.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, open.wait())
+        .await
+        .is_err()
+    {
+        tracing::debug!(
+            open = open.len(),
+            "connections still answering at shutdown are cut"
+        );
     }
 }
 
@@ -119,6 +133,7 @@ async fn connection(
     tls: Option<TlsAcceptor>,
 ) {
     let limits = node.http_limits().clone();
+    let stop = node.shutdown_signal();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -134,22 +149,40 @@ async fn connection(
         Some(acceptor) => {
             match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
                 Ok(Ok(stream)) => {
-                    builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await
+                    let serving = builder.serve_connection(TokioIo::new(stream), service);
+                    until_stopped(serving, stop).await
                 }
                 Ok(Err(e)) => return tracing::debug!(%remote, error = %e, "TLS handshake failed"),
                 Err(_) => return tracing::debug!(%remote, "TLS handshake timed out"),
             }
         }
         None => {
-            builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await
+            let serving = builder.serve_connection(TokioIo::new(stream), service);
+            until_stopped(serving, stop).await
         }
     };
     if let Err(e) = served {
         tracing::debug!(%remote, error = %e, "connection ended with an error");
+    }
+}
+
+/// Serves a connection until it ends or `stop` resolves; then it finishes the request under
+/// way (if any) and closes instead of waiting for the next one.
+async fn until_stopped<I, S>(
+    serving: http1::Connection<I, S>,
+    stop: impl std::future::Future<Output = ()>,
+) -> hyper::Result<()>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S: hyper::service::HttpService<Incoming, ResBody = ApiBody>,
+{
+    tokio::pin!(serving);
+    tokio::select! {
+        served = serving.as_mut() => served,
+        _ = stop => {
+            serving.as_mut().graceful_shutdown();
+            serving.await
+        }
     }
 }
 
