@@ -26,6 +26,28 @@ fn voters(addr: &str) -> Option<Vec<String>> {
     )
 }
 
+/// Starts node 3, which is not in the profile, with `--join via --addr own --peer-addr
+/// own_peer`; its stdout and stderr go to `joiner.stdout` and `joiner.stderr` in the cluster dir.
+fn spawn_joiner(cluster: &Cluster, via: &str, own: &str, own_peer: &str) -> std::process::Child {
+    let file = |name: &str| std::fs::File::create(cluster.dir.path().join(name)).expect(name);
+    std::process::Command::new(host_bin())
+        .args(["--id", "3", "--no-console", "--join", via])
+        .args(["--addr", own, "--peer-addr", own_peer])
+        .arg("--config-file")
+        .arg(&cluster.config)
+        .arg("--plugin")
+        .arg(seat_plugin())
+        .arg("--secrets")
+        .arg(secrets_dir())
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .stdin(std::process::Stdio::null())
+        .stdout(file("joiner.stdout"))
+        .stderr(file("joiner.stderr"))
+        .spawn()
+        .expect("spawn joiner")
+}
+
 /// The load's showtimes.
 const SHOWTIMES: std::ops::RangeInclusive<u32> = 90..=97;
 
@@ -216,32 +238,7 @@ fn join_adds_a_node_without_config_and_bad_changes_are_refused_clearly() {
     let ports = free_ports(2);
     let own = format!("127.0.0.1:{}", ports[0]);
     let own_peer = format!("127.0.0.1:{}", ports[1]);
-    let log = std::fs::File::create(cluster.dir.path().join("joiner.stderr")).expect("log");
-    let mut joiner = std::process::Command::new(host_bin())
-        .args([
-            "--id",
-            "3",
-            "--no-console",
-            "--join",
-            &follower,
-            "--addr",
-            &own,
-            "--peer-addr",
-            &own_peer,
-        ])
-        .arg("--config-file")
-        .arg(&cluster.config)
-        .arg("--plugin")
-        .arg(seat_plugin())
-        .arg("--secrets")
-        .arg(secrets_dir())
-        .arg("--cache-dir")
-        .arg(shared_cache())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn joiner");
+    let mut joiner = spawn_joiner(&cluster, &follower, &own, &own_peer);
     for addr in cluster.addrs.iter().chain([&own]) {
         let now = wait_until(
             Duration::from_secs(30),
@@ -358,25 +355,7 @@ fn a_node_joined_by_host_name_is_removed_by_the_address_as_typed_and_stops() {
     let ports = free_ports(2);
     let own = format!("localhost:{}", ports[0]);
     let own_peer = format!("localhost:{}", ports[1]);
-    let stdout_path = cluster.dir.path().join("joiner.stdout");
-    let stdout = std::fs::File::create(&stdout_path).expect("stdout file");
-    let stderr = std::fs::File::create(cluster.dir.path().join("joiner.stderr")).expect("log");
-    let mut joiner = std::process::Command::new(host_bin())
-        .args(["--id", "3", "--no-console", "--join", &by_name(&follower)])
-        .args(["--addr", &own, "--peer-addr", &own_peer])
-        .arg("--config-file")
-        .arg(&cluster.config)
-        .arg("--plugin")
-        .arg(seat_plugin())
-        .arg("--secrets")
-        .arg(secrets_dir())
-        .arg("--cache-dir")
-        .arg(shared_cache())
-        .stdin(std::process::Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .expect("spawn joiner");
+    let mut joiner = spawn_joiner(&cluster, &by_name(&follower), &own, &own_peer);
     let numeric = own.replace("localhost", "127.0.0.1");
     for addr in cluster.addrs.iter().chain([&numeric]) {
         let now = wait_until(
@@ -419,7 +398,7 @@ fn a_node_joined_by_host_name_is_removed_by_the_address_as_typed_and_stops() {
         joiner.try_wait().expect("poll the joiner")
     });
     assert!(exit.success(), "the removed node exits cleanly: {exit}");
-    let said = std::fs::read_to_string(&stdout_path).expect("read stdout");
+    let said = std::fs::read_to_string(cluster.dir.path().join("joiner.stdout")).expect("stdout");
     assert!(said.contains("was removed from the cluster"), "{said}");
     assert_eq!(book(&follower, &["c3"], "after").status, 201);
 }

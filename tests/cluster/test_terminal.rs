@@ -123,6 +123,15 @@ fn listening(addr: &str) -> bool {
     .is_ok()
 }
 
+/// Waits until no node of the local cluster listens any more.
+fn wait_stopped(cluster: &Cluster) {
+    for addr in &cluster.addrs {
+        wait_until(Duration::from_secs(10), "the local cluster stopped", || {
+            (!listening(addr)).then_some(())
+        });
+    }
+}
+
 /// The command line that runs `host local` on the test's profile.
 fn host_local(cluster: &Cluster) -> String {
     format!(
@@ -146,11 +155,7 @@ fn a_pasted_line_runs_at_once_and_exit_or_ctrl_c_leave_the_terminal_sane() {
     pane.wait_for("Booked a1 for demo", Duration::from_secs(30));
     pane.type_at_once("exit\r");
     pane.wait_for_count("shell$", 2, Duration::from_secs(30));
-    for addr in &cluster.addrs {
-        wait_until(Duration::from_secs(10), "the local cluster stopped", || {
-            (!listening(addr)).then_some(())
-        });
-    }
+    wait_stopped(&cluster);
     pane.assert_sane(2);
 
     // Ctrl-C at the prompt stops the node (and the local cluster), as in the original system.
@@ -159,10 +164,6 @@ fn a_pasted_line_runs_at_once_and_exit_or_ctrl_c_leave_the_terminal_sane() {
     pane.wait_for("node-0>", Duration::from_secs(60));
     pane.key("C-c");
     pane.wait_for_count("shell$", 2, Duration::from_secs(30));
-    for addr in &cluster.addrs {
-        wait_until(Duration::from_secs(10), "the local cluster stopped", || {
-            (!listening(addr)).then_some(())
-        });
-    }
+    wait_stopped(&cluster);
     pane.assert_sane(2);
 }
