@@ -24,6 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use super::events::Streams;
 use super::limits::{Counter, Full as CapReached};
 use super::problem::{problem, Reply};
+use crate::metrics::GaugeGuard;
 use crate::node::{Node, ServeError, Served};
 use crate::plugin::{fresh_entropy, HttpRequest, HttpResponse};
 
@@ -67,10 +68,16 @@ pub async fn serve(
         let slot = match connections.acquire(remote.ip()) {
             Ok(slot) => slot,
             Err(full) => {
+                let code = match full {
+                    CapReached::Total => 503,
+                    CapReached::PerClient => 429,
+                };
+                node.metrics().http.answered(code);
                 tokio::spawn(refuse(stream, full));
                 continue;
             }
         };
+        let open = GaugeGuard::hold(&node.metrics().http.connections);
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay");
         }
@@ -80,6 +87,7 @@ pub async fn serve(
         let stop = node.shutdown_signal();
         tokio::spawn(async move {
             let _slot = slot;
+            let _open = open;
             tokio::select! {
                 _ = connection(node, streams, stream, remote, tls) => {}
                 _ = stop => {}
@@ -153,7 +161,20 @@ async fn connection(
     }
 }
 
+/// Answers one request and counts the answer's status code.
 async fn handle(
+    node: Node,
+    streams: Arc<Streams>,
+    ip: IpAddr,
+    request: Request<Incoming>,
+) -> Response<ApiBody> {
+    let metrics = node.inner.metrics.clone();
+    let response = answer(node, streams, ip, request).await;
+    metrics.http.answered(response.status().as_u16());
+    response
+}
+
+async fn answer(
     node: Node,
     streams: Arc<Streams>,
     ip: IpAddr,
@@ -172,8 +193,7 @@ async fn handle(
             "this node serves only the host names of its allow-list",
         ));
     }
-    let path = request.uri().path();
-    if path == "/v1" || path.starts_with("/v1/") {
+    if super::admin::serves(request.uri().path()) {
         boxed(super::admin::route(node, request).await)
     } else {
         plugin_route(node, streams, ip, request).await
