@@ -487,6 +487,27 @@ fn metrics_rise_under_load_and_agree_with_status() {
     assert!(snapshots.gauge("host_snapshot_size_bytes") > 0.0);
     assert!(snapshots.gauge("raft_snapshot_index") > 0.0);
 
+    // An open event stream is counted while it is open.
+    {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addrs[0]).expect("connect");
+        write!(
+            stream,
+            "GET /api/showtimes/90/events HTTP/1.1\r\nhost: {}\r\n\r\n",
+            addrs[0]
+        )
+        .expect("send");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).expect("answer");
+        assert_eq!(&head, b"HTTP/1.1 200", "the stream opened");
+        wait_until(Duration::from_secs(10), "the stream counted", || {
+            (scrape(&addrs[0]).gauge("host_http_event_streams") >= 1.0).then_some(())
+        });
+    }
+
     // Term and leadership agree with /v1/status on every node (read while nothing changes).
     for addr in &addrs {
         wait_until(Duration::from_secs(10), "metrics agree with status", || {
