@@ -13,6 +13,7 @@
 //! - [`console`]: the interactive REPL (demo and dev modes).
 //! - [`ctl`]: `host ctl`, console commands against a running node.
 //! - [`local`]: `host local`, a whole local cluster from one command.
+//! - [`metrics`]: the node's Prometheus metrics (`GET /metrics`), observed by every layer.
 //!
 //! Data flows one way: `cli -> node -> raft -> plugin`; the fronts talk to [`Node`] only.
 
@@ -21,6 +22,7 @@ pub mod console;
 pub mod ctl;
 pub mod http;
 pub mod local;
+pub mod metrics;
 pub mod node;
 pub mod plugin;
 pub mod raft;

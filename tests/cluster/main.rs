@@ -15,6 +15,7 @@ mod test_durability;
 mod test_failover;
 mod test_live;
 mod test_membership;
+mod test_metrics;
 mod test_quorum;
 mod test_security;
 mod test_swap;

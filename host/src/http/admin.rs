@@ -1,9 +1,14 @@
-//! The host's `/v1` endpoints. Every one but `/v1/peer` needs an admin credential: the
-//! operator role reads, the admin role changes. The caller is checked before any body is read.
+//! The host's `/v1` endpoints and `/metrics`. Every one but `/v1/peer` and
+//! `/v1/openapi.json` needs an admin credential: the operator role reads, the admin role
+//! changes. The caller is checked before any body is read.
+//!
+//! [`ROUTES`] is the one list of what is served here: authorization reads it, and so does the
+//! OpenAPI document (`super::openapi`), so the two cannot drift apart.
 //!
 //! # Routes
 //! ```text
 //! GET  /v1/peer            (no credential) {"peer": "host:port"}: where this node's peer channel listens
+//! GET  /v1/openapi.json    (no credential) the OpenAPI 3.1 document of these routes
 //! GET  /v1/status          operator  node status
 //! GET  /v1/members         operator  voters, learners, leader, reachable
 //! POST /v1/members         admin     {"add":ADDR} | {"remove":ADDR,"force":bool} (+ "timeout_s")
@@ -15,6 +20,7 @@
 //! POST /v1/snapshot        admin     a snapshot on every replica, now
 //! POST /v1/console         operator  {"line":...}: one dev-console line (changes need admin):
 //!                                     {"output": text, "ok": false when refused or failed}
+//! GET  /metrics            operator  Prometheus metrics (OpenMetrics text)
 //! ```
 
 use hyper::body::Incoming;
@@ -35,24 +41,121 @@ use crate::secrets::Role;
 /// Largest plugin component accepted by `POST /v1/plugin`.
 const MAX_PLUGIN_BODY: usize = 64 << 20;
 
-/// Which role each route needs, and which methods it has: `None` for an unknown path.
-fn route_of(path: &str) -> Option<(&'static [(Method, Role)], bool)> {
-    const OPERATOR_GET: &[(Method, Role)] = &[(Method::GET, Role::Operator)];
-    let table: &[(Method, Role)] = match path {
-        "/v1/status" | "/v1/logs" => OPERATOR_GET,
-        "/v1/members" => &[(Method::GET, Role::Operator), (Method::POST, Role::Admin)],
-        "/v1/plugin" => &[(Method::GET, Role::Operator), (Method::POST, Role::Admin)],
-        "/v1/config" => &[(Method::GET, Role::Operator), (Method::PUT, Role::Admin)],
-        "/v1/snapshot" => &[(Method::POST, Role::Admin)],
-        "/v1/console" => &[(Method::POST, Role::Operator)],
-        "/v1/peer" => return Some((&[], true)),
-        _ => return None,
-    };
-    Some((table, false))
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Access {
+    /// Anyone: nothing secret, nothing changed.
+    Public,
+    /// A bearer token of at least this role.
+    Needs(Role),
 }
 
-fn not_allowed(method: &Method, path: &str, allowed: &[(Method, Role)]) -> Reply {
-    let allow: Vec<&str> = allowed.iter().map(|(m, _)| m.as_str()).collect();
+/// One method on one path.
+#[derive(Debug)]
+pub(super) struct Route {
+    /// The method, as in the request line.
+    pub method: &'static str,
+    /// The exact path (queries aside).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// One line about it, the OpenAPI summary.
+    pub summary: &'static str,
+}
+
+/// Every route served by [`route`], with the role it needs.
+pub(super) const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/v1/peer",
+        access: Access::Public,
+        summary: "Where this node's peer channel listens (used by joining nodes)",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/openapi.json",
+        access: Access::Public,
+        summary: "This document",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/status",
+        access: Access::Needs(Role::Operator),
+        summary: "This node's view of itself and the cluster",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/members",
+        access: Access::Needs(Role::Operator),
+        summary: "Voters, learners, the leader and (on the leader) who is reachable",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/members",
+        access: Access::Needs(Role::Admin),
+        summary: "Add a node, or remove one",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/plugin",
+        access: Access::Needs(Role::Operator),
+        summary: "The plugin, its install history, the machine config and a state hash",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/plugin",
+        access: Access::Needs(Role::Admin),
+        summary: "Install a plugin on every replica (a WebAssembly component, at most 64 MiB)",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/config",
+        access: Access::Needs(Role::Operator),
+        summary: "The machine config: plugin limits and snapshot spacing",
+    },
+    Route {
+        method: "PUT",
+        path: "/v1/config",
+        access: Access::Needs(Role::Admin),
+        summary: "Change the machine config (fields left out keep their value)",
+    },
+    Route {
+        method: "GET",
+        path: "/v1/logs",
+        access: Access::Needs(Role::Operator),
+        summary: "Log entries, described by the plugin",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/snapshot",
+        access: Access::Needs(Role::Admin),
+        summary: "Take a snapshot on every replica now",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/console",
+        access: Access::Needs(Role::Operator),
+        summary: "Run one console line (commands that change anything need the admin role)",
+    },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        access: Access::Needs(Role::Operator),
+        summary: "Prometheus metrics of this node (OpenMetrics text)",
+    },
+];
+
+/// True for the paths this module serves (the rest goes to the plugin).
+pub(super) fn serves(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/") || path == "/metrics"
+}
+
+fn not_allowed(method: &Method, path: &str) -> Reply {
+    let allow: Vec<&str> = ROUTES
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.method)
+        .collect();
     let mut reply = problem(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
@@ -83,33 +186,39 @@ fn has_content_type(request: &Request<Incoming>, expected: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }
 
-/// Serves one `/v1` request.
+/// Serves one `/v1` or `/metrics` request.
 pub(super) async fn route(node: Node, request: Request<Incoming>) -> Reply {
     let path = request.uri().path().to_string();
     let method = request.method().clone();
-    let Some((allowed, public)) = route_of(&path) else {
+    if !ROUTES.iter().any(|r| r.path == path) {
         return problem(
             StatusCode::NOT_FOUND,
             "not-found",
             "No such host endpoint",
             &format!("{method} {path}"),
         );
-    };
-    if public {
-        return match method {
-            Method::GET => json_reply(&serde_json::json!({ "peer": node.member().peer })),
-            _ => not_allowed(&method, &path, &[(Method::GET, Role::Operator)]),
-        };
     }
-    let Some((_, needed)) = allowed.iter().find(|(m, _)| *m == method) else {
-        return not_allowed(&method, &path, allowed);
+    let Some(found) = ROUTES
+        .iter()
+        .find(|r| r.path == path && r.method == method.as_str())
+    else {
+        return not_allowed(&method, &path);
     };
-    let role = match require(&node, request.headers(), *needed) {
-        Ok(role) => role,
-        Err(reply) => return *reply,
+    let role = match found.access {
+        Access::Public => {
+            return match found.path {
+                "/v1/openapi.json" => super::openapi::reply(),
+                _ => json_reply(&serde_json::json!({ "peer": node.member().peer })),
+            }
+        }
+        Access::Needs(needed) => match require(&node, request.headers(), needed) {
+            Ok(role) => role,
+            Err(reply) => return *reply,
+        },
     };
     let limits = node.http_limits().clone();
     match (method, path.as_str()) {
+        (Method::GET, "/metrics") => metrics_reply(&node),
         (Method::GET, "/v1/status") => json_reply(&node.status()),
         (Method::GET, "/v1/members") => json_reply(&node.members()),
         (Method::GET, "/v1/plugin") => match node.plugin_report().await {
@@ -212,6 +321,27 @@ async fn json_route(node: Node, method: Method, path: &str, role: Role, body: &[
             "not-found",
             "No such host endpoint",
             &format!("{method} {path}"),
+        ),
+    }
+}
+
+/// The node's metrics in the OpenMetrics text format.
+fn metrics_reply(node: &Node) -> Reply {
+    match node.metrics().encode() {
+        Ok(text) => {
+            let mut reply =
+                hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(text)));
+            reply.headers_mut().insert(
+                CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+            );
+            reply
+        }
+        Err(e) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics",
+            "Cannot encode the metrics",
+            &e.to_string(),
         ),
     }
 }

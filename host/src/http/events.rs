@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use super::limits::{Counter, Full as CapReached};
 use super::problem::{problem, Reply};
 use super::server::{boxed, serve_error, to_reply, ApiBody};
+use crate::metrics::GaugeGuard;
 use crate::node::{Consistency, Node};
 use crate::plugin::{HttpRequest, WatchRequest};
 
@@ -111,8 +112,10 @@ pub(super) async fn stream(
 
     let (tx, rx) = mpsc::channel::<Bytes>(BUFFERED_EVENTS);
     let stop = node.shutdown_signal();
+    let open = GaugeGuard::hold(&node.metrics().http.event_streams);
     tokio::spawn(async move {
         let _slot = slot;
+        let _open = open;
         tokio::pin!(stop);
         if tx.send(Bytes::from(opening)).await.is_err() {
             return;

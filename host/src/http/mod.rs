@@ -5,7 +5,8 @@
 //! - [`limits`]: [`HttpLimits`] and the connection and stream counters that enforce them.
 //! - [`auth`]: admin bearer tokens to roles.
 //! - [`body`]: bounded, deadline-limited request bodies.
-//! - `admin`: the host's `/v1` endpoints.
+//! - `admin`: the host's `/v1` endpoints and `/metrics`, with the one route table.
+//! - `openapi`: the OpenAPI 3.1 document of those routes, made from that table.
 //! - `events`: Server-Sent Event streams for the plugin's watch routes.
 //! - [`client`]: the small JSON client `host ctl`, `--join` and `add-node` use.
 //! - [`problem`]: RFC 9457 `application/problem+json` responses for host-level errors.
@@ -16,6 +17,7 @@ pub mod body;
 pub mod client;
 mod events;
 pub mod limits;
+mod openapi;
 pub mod problem;
 pub mod server;
 

@@ -25,6 +25,7 @@ use tokio_util::task::TaskTracker;
 use super::events::Streams;
 use super::limits::{Counter, Full as CapReached};
 use super::problem::{problem, Reply};
+use crate::metrics::GaugeGuard;
 use crate::node::{Node, ServeError, Served};
 use crate::plugin::{fresh_entropy, HttpRequest, HttpResponse};
 
@@ -56,7 +57,7 @@ pub async fn serve(
         .public_tls
         .as_ref()
         .map(|tls| TlsAcceptor::from(tls.server.clone()));
-    let open = TaskTracker::new();
+    let answering = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
             _ = &mut shutdown => break,
@@ -74,29 +75,36 @@ pub async fn serve(
         let slot = match connections.acquire(remote.ip()) {
             Ok(slot) => slot,
             Err(full) => {
+                let code = match full {
+                    CapReached::Total => 503,
+                    CapReached::PerClient => 429,
+                };
+                node.metrics().http.answered(code);
                 tokio::spawn(refuse(stream, full));
                 continue;
             }
         };
+        let open = GaugeGuard::hold(&node.metrics().http.connections);
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set_nodelay");
         }
         let node = node.clone();
         let tls = tls.clone();
         let streams = streams.clone();
-        open.spawn(async move {
+        answering.spawn(async move {
             let _slot = slot;
+            let _open = open;
             connection(node, streams, stream, remote, tls).await;
         });
     }
     drop(listener);
-    open.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, open.wait())
+    answering.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, answering.wait())
         .await
         .is_err()
     {
         tracing::debug!(
-            open = open.len(),
+            open = answering.len(),
             "connections still answering at shutdown are cut"
         );
     }
@@ -186,7 +194,20 @@ where
     }
 }
 
+/// Answers one request and counts the answer's status code.
 async fn handle(
+    node: Node,
+    streams: Arc<Streams>,
+    ip: IpAddr,
+    request: Request<Incoming>,
+) -> Response<ApiBody> {
+    let metrics = node.inner.metrics.clone();
+    let response = answer(node, streams, ip, request).await;
+    metrics.http.answered(response.status().as_u16());
+    response
+}
+
+async fn answer(
     node: Node,
     streams: Arc<Streams>,
     ip: IpAddr,
@@ -205,8 +226,7 @@ async fn handle(
             "this node serves only the host names of its allow-list",
         ));
     }
-    let path = request.uri().path();
-    if path == "/v1" || path.starts_with("/v1/") {
+    if super::admin::serves(request.uri().path()) {
         boxed(super::admin::route(node, request).await)
     } else {
         plugin_route(node, streams, ip, request).await

@@ -62,6 +62,7 @@ pub use topics::TopicChanges;
 pub use write::{Committed, WriteError};
 
 use crate::http::HttpLimits;
+use crate::metrics::{Metrics, RaftView};
 use crate::plugin::{LoadError, LoadedPlugin, PluginImage, Runtime};
 use crate::raft::durable_log::DurableLogStore;
 use crate::raft::log_clock::LogClock;
@@ -293,6 +294,9 @@ pub(crate) struct NodeInner {
     /// True once the state machine has re-applied everything committed before a restart (at
     /// once for memory storage); reads wait for it.
     pub(crate) recovered: watch::Sender<bool>,
+    /// This node's metrics, made once at start; the parts that observe hold clones of its
+    /// members.
+    pub(crate) metrics: Arc<Metrics>,
     shutdown_tx: watch::Sender<bool>,
     /// Set (to the leader that said so) once this node was removed from the cluster and stopped
     /// taking part; the process that runs the node stops then.
@@ -363,6 +367,7 @@ async fn open_storage(
     runtime: Arc<Runtime>,
     network: Network,
     clock: LogClock,
+    metrics: &Metrics,
 ) -> Result<Opened, StartError> {
     let config = Arc::new(raft_config(options)?);
     let storage_error = |e: &dyn std::fmt::Display| StartError::Storage(e.to_string());
@@ -374,6 +379,7 @@ async fn open_storage(
                 .map_err(|e| storage_error(&e))?;
             let store =
                 SnapshotStore::open(scratch.path(), u64::MAX).map_err(|e| storage_error(&e))?;
+            store.set_metrics(metrics.snapshots.clone());
             let machine = Machine::open(runtime, store).map_err(|e| storage_error(&e))?;
             let log = MemLogStore::new().with_clock(clock);
             let reader = inspect::LogReader::Memory(log.clone());
@@ -398,14 +404,20 @@ async fn open_storage(
             let dir = dir.clone();
             let id = options.id;
             let cluster = options.cluster_name.clone();
+            let log_metrics = metrics.log_flush.clone();
+            let snapshot_metrics = metrics.snapshots.clone();
             let (log, machine, fresh) = tokio::task::spawn_blocking(move || {
                 let in_dir = |e: &dyn std::fmt::Display| format!("{}: {e}", dir.display());
                 let log = DurableLogStore::open(&dir.join("log")).map_err(|e| in_dir(&e))?;
                 let fresh = log.identity().map_err(|e| in_dir(&e))?.is_none();
                 log.check_identity(id, &cluster).map_err(|e| in_dir(&e))?;
-                let log = log.with_clock(clock).map_err(|e| in_dir(&e))?;
+                let log = log
+                    .with_metrics(log_metrics)
+                    .with_clock(clock)
+                    .map_err(|e| in_dir(&e))?;
                 let store = SnapshotStore::open(&dir.join("snapshots"), 64 << 30)
                     .map_err(|e| in_dir(&e))?;
+                store.set_metrics(snapshot_metrics);
                 let machine = Machine::open(runtime, store).map_err(|e| in_dir(&e))?;
                 Ok::<_, String>((log, machine, fresh))
             })
@@ -452,7 +464,8 @@ impl Node {
                 known: known.join(", "),
             });
         };
-        let mut runtime = Runtime::new();
+        let metrics = Arc::new(Metrics::new());
+        let mut runtime = Runtime::new().with_metrics(metrics.plugin.clone());
         if let Some(dir) = &options.compiled_cache {
             runtime = runtime.with_disk_cache(dir.clone(), 512 << 20);
         }
@@ -492,6 +505,7 @@ impl Node {
             runtime.clone(),
             Network::new(peers.clone()),
             clock.clone(),
+            &metrics,
         )
         .await?;
         // Decide how this node takes part before any peer can reach it.
@@ -537,6 +551,7 @@ impl Node {
                 credentials: options.credentials.clone(),
                 http: options.http.clone(),
                 recovered,
+                metrics,
                 shutdown_tx,
                 removed_by,
                 tasks: std::sync::Mutex::new(Vec::new()),
@@ -551,6 +566,7 @@ impl Node {
             incarnations,
         ));
         node.spawn(follow_members(node.clone(), node.shutdown_signal()));
+        node.spawn(raft_metrics(node.clone(), node.shutdown_signal()));
         node.spawn(peer_server.serve(peer_listener, node.shutdown_signal()));
         node.spawn(crate::http::server::serve(
             node.clone(),
@@ -667,6 +683,11 @@ impl Node {
         &self.inner.http
     }
 
+    /// This node's metrics (what `GET /metrics` encodes).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
     /// The node-local plugin instances.
     pub fn local(&self) -> &LocalPool {
         &self.inner.local
@@ -767,6 +788,44 @@ async fn follow_members(node: Node, shutdown: impl std::future::Future<Output = 
         tokio::select! {
             _ = &mut shutdown => return,
             changed = metrics.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// Copies openraft's metrics into the node's Raft gauges on every change, so a scrape reads
+/// atomics and never the watch; counts each new leader seen (another node, or a new term).
+async fn raft_metrics(node: Node, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut watch = node.inner.raft.metrics();
+    let gauges = node.inner.metrics.raft.clone();
+    let mut leader_seen: Option<(u64, u64)> = None;
+    loop {
+        let (view, leader) = {
+            let m = watch.borrow_watched();
+            let membership = m.membership_config.membership();
+            let view = RaftView {
+                term: m.current_term,
+                is_leader: m.state == openraft::ServerState::Leader,
+                commit_index: m.cluster_committed.map_or(0, |c| c.index),
+                applied_index: m.last_applied.map_or(0, |a| a.index),
+                last_log_index: m.last_log_index.unwrap_or(0),
+                snapshot_index: m.snapshot.map_or(0, |s| s.index),
+                voters: membership.voter_ids().count() as u64,
+                learners: membership.learner_ids().count() as u64,
+            };
+            (view, m.current_leader.map(|l| (l, m.current_term)))
+        };
+        gauges.update(&view);
+        if let Some((id, term)) = leader {
+            let moved = leader_seen.is_none_or(|(seen, seen_term)| id != seen || term > seen_term);
+            if moved {
+                gauges.leader_changed();
+                leader_seen = Some((id, term));
+            }
+        }
+        tokio::select! {
+            _ = &mut shutdown => return,
+            changed = watch.changed() => if changed.is_err() { return },
         }
     }
 }

@@ -207,7 +207,8 @@ impl Node {
         key: Option<RequestKey>,
     ) -> Result<Committed, WriteError> {
         let timeout = self.inner.write_timeout;
-        let deadline = Instant::now() + timeout;
+        let accepted = Instant::now();
+        let deadline = accepted + timeout;
         let payload = match &key {
             Some(key) => Payload::KeyedCommand {
                 key: key.clone(),
@@ -231,6 +232,11 @@ impl Node {
                 },
             )
             .await;
+        // Every answer counts, failures too: a slow "no leader" is latency the client saw.
+        self.inner
+            .metrics
+            .writes
+            .observe_duration(accepted.elapsed());
         match result {
             Ok(done) => done,
             Err(WriteError::NoLeader(_)) => Err(WriteError::NoLeader(timeout)),

@@ -15,6 +15,7 @@ use super::bindings::exports::reservoir::plugin::{
 use super::limits::Limits;
 use super::runtime::LoadedPlugin;
 use super::types::*;
+use crate::metrics::{CallKind, PluginCalls};
 
 /// Per-store host data: only the memory limiter (plugins import nothing).
 pub struct HostState {
@@ -74,6 +75,8 @@ pub struct Instance {
     /// Size of the state as last seen by `restore` or `snapshot`, which scales the budget of
     /// the next whole-state call (see [`Limits::state_call_fuel`]).
     state_bytes: usize,
+    /// Where every call's duration, fuel and fault are recorded (the node's metrics).
+    calls: PluginCalls,
 }
 
 impl Instance {
@@ -128,6 +131,7 @@ impl Instance {
             dead: false,
             last_fuel_used: 0,
             state_bytes: 0,
+            calls: plugin.calls().clone(),
         })
     }
 
@@ -153,8 +157,11 @@ impl Instance {
         self.store.data_mut().limits = store_limits(limits.memory_bytes);
     }
 
+    /// Runs one export with `fuel`, recording its duration and fuel (two clock reads and a few
+    /// atomic adds: small beside the cheapest plugin call).
     fn call<T>(
         &mut self,
+        kind: CallKind,
         fuel: u64,
         f: impl FnOnce(&Guests, &mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, Fault> {
@@ -164,13 +171,18 @@ impl Instance {
         if let Err(e) = self.store.set_fuel(fuel) {
             return Err(Fault::Trap(format!("cannot set fuel: {e:#}")));
         }
+        let started = std::time::Instant::now();
         let outcome = f(&self.guests, &mut self.store);
         self.last_fuel_used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        self.calls
+            .observe(kind, started.elapsed(), self.last_fuel_used);
         match outcome {
             Ok(value) => Ok(value),
             Err(error) => {
                 self.dead = true;
-                Err(classify(error, self.limits, fuel))
+                let fault = classify(error, self.limits, fuel);
+                self.calls.trapped(kind, fault_cause(&fault));
+                Err(fault)
             }
         }
     }
@@ -178,7 +190,7 @@ impl Instance {
     /// `machine.info`.
     pub fn info(&mut self) -> Result<PluginInfo, Fault> {
         let fuel = self.limits.fuel_per_call;
-        let info = self.call(fuel, |me, s| me.machine.call_info(s))?;
+        let info = self.call(CallKind::Info, fuel, |me, s| me.machine.call_info(s))?;
         Ok(PluginInfo {
             name: info.name,
             version: info.version,
@@ -196,7 +208,9 @@ impl Instance {
             term: ctx.term,
             time_ms: ctx.time_ms,
         };
-        let applied = self.call(fuel, |me, s| me.machine.call_apply(s, ctx, command))?;
+        let applied = self.call(CallKind::Apply, fuel, |me, s| {
+            me.machine.call_apply(s, ctx, command)
+        })?;
         Ok(Applied {
             result: applied.result,
             topics: applied.topics,
@@ -211,13 +225,17 @@ impl Instance {
         request: &[u8],
     ) -> Result<Result<Vec<u8>, Vec<u8>>, Fault> {
         let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |me, s| me.machine.call_query(s, now_ms, request))
+        self.call(CallKind::Query, fuel, |me, s| {
+            me.machine.call_query(s, now_ms, request)
+        })
     }
 
     /// `machine.snapshot`.
     pub fn snapshot(&mut self) -> Result<Vec<u8>, Fault> {
         let fuel = self.limits.state_call_fuel(self.state_bytes);
-        let bytes = self.call(fuel, |me, s| me.machine.call_snapshot(s))?;
+        let bytes = self.call(CallKind::Snapshot, fuel, |me, s| {
+            me.machine.call_snapshot(s)
+        })?;
         self.state_bytes = bytes.len();
         Ok(bytes)
     }
@@ -227,7 +245,9 @@ impl Instance {
     pub fn restore(&mut self, snapshot: &[u8]) -> Result<Result<Option<u64>, String>, Fault> {
         let fuel = self.limits.state_call_fuel(snapshot.len());
         self.state_bytes = snapshot.len();
-        self.call(fuel, |me, s| me.machine.call_restore(s, snapshot))
+        self.call(CallKind::Restore, fuel, |me, s| {
+            me.machine.call_restore(s, snapshot)
+        })
     }
 
     /// `machine.describe`: one line about a command, with its result when known.
@@ -238,7 +258,9 @@ impl Instance {
     ) -> Result<String, Fault> {
         let fuel = self.limits.fuel_per_call;
         let result = result.map(|r| r.as_ref().map(Vec::as_slice).map_err(Vec::as_slice));
-        self.call(fuel, |me, s| me.machine.call_describe(s, command, result))
+        self.call(CallKind::Describe, fuel, |me, s| {
+            me.machine.call_describe(s, command, result)
+        })
     }
 
     /// Which fronts this instance has.
@@ -256,7 +278,7 @@ impl Instance {
         }
         let fuel = self.limits.fuel_per_call;
         let request = to_wit_request(request);
-        let action = self.call(fuel, |me, s| match &me.http {
+        let action = self.call(CallKind::Route, fuel, |me, s| match &me.http {
             Some(http) => http.call_route(s, &request),
             None => Err(wasmtime::format_err!("no http front")),
         })?;
@@ -288,7 +310,7 @@ impl Instance {
             Outcome::Read(query) => wit_http::Outcome::Read(query.clone()),
             Outcome::Unavailable(reason) => wit_http::Outcome::Unavailable(reason.clone()),
         };
-        let response = self.call(fuel, |me, s| match &me.http {
+        let response = self.call(CallKind::Render, fuel, |me, s| match &me.http {
             Some(http) => http.call_render(s, &request, &outcome),
             None => Err(wasmtime::format_err!("no http front")),
         })?;
@@ -307,7 +329,7 @@ impl Instance {
         self.console_front()?;
         let fuel = self.limits.fuel_per_call;
         let line = to_wit_line(line);
-        let action = self.call(fuel, |me, s| match &me.console {
+        let action = self.call(CallKind::Console, fuel, |me, s| match &me.console {
             Some(console) => console.call_parse(s, &line),
             None => Err(wasmtime::format_err!("no console front")),
         })?;
@@ -328,7 +350,7 @@ impl Instance {
         let fuel = self.limits.fuel_per_call;
         let line = to_wit_line(line);
         let outcome = to_wit_console_outcome(outcome);
-        self.call(fuel, |me, s| match &me.console {
+        self.call(CallKind::Console, fuel, |me, s| match &me.console {
             Some(console) => console.call_render(s, &line, &outcome),
             None => Err(wasmtime::format_err!("no console front")),
         })
@@ -338,7 +360,7 @@ impl Instance {
     pub fn console_help(&mut self, mode: ConsoleMode) -> Result<String, Fault> {
         self.console_front()?;
         let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |me, s| match &me.console {
+        self.call(CallKind::Console, fuel, |me, s| match &me.console {
             Some(console) => console.call_help(s, to_wit_mode(mode)),
             None => Err(wasmtime::format_err!("no console front")),
         })
@@ -348,7 +370,7 @@ impl Instance {
     pub fn overview(&mut self, mode: ConsoleMode) -> Result<Option<Vec<u8>>, Fault> {
         self.console_front()?;
         let fuel = self.limits.fuel_per_call;
-        self.call(fuel, |me, s| match &me.console {
+        self.call(CallKind::Console, fuel, |me, s| match &me.console {
             Some(console) => console.call_overview(s, to_wit_mode(mode)),
             None => Err(wasmtime::format_err!("no console front")),
         })
@@ -363,10 +385,21 @@ impl Instance {
         self.console_front()?;
         let fuel = self.limits.fuel_per_call;
         let outcome = to_wit_console_outcome(outcome);
-        self.call(fuel, |me, s| match &me.console {
+        self.call(CallKind::Console, fuel, |me, s| match &me.console {
             Some(console) => console.call_render_overview(s, to_wit_mode(mode), &outcome),
             None => Err(wasmtime::format_err!("no console front")),
         })
+    }
+}
+
+/// The `cause` label of a fault in the metrics: a fixed word per kind of fault.
+fn fault_cause(fault: &Fault) -> &'static str {
+    match fault {
+        Fault::OutOfFuel(_) => "out_of_fuel",
+        Fault::MemoryLimit(_) => "memory_limit",
+        Fault::Trap(_) => "trap",
+        Fault::Dead => "dead",
+        Fault::NoFront(_) => "no_front",
     }
 }
 

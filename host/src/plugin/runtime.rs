@@ -25,6 +25,7 @@ use super::instance::{HostState, Instance};
 use super::limits::Limits;
 use super::types::{Fronts, PluginInfo};
 use super::Fault;
+use crate::metrics::PluginCalls;
 
 /// Compiled components kept in memory, at most this many bytes of compiled code (the plugins in
 /// use stay alive through their own handles even when evicted here).
@@ -102,6 +103,8 @@ pub struct LoadedPlugin {
     exports: Exports,
     /// Approximate size of its compiled code, for the cache's byte cap.
     compiled_bytes: usize,
+    /// Where its instances record their calls (the loading runtime's).
+    calls: PluginCalls,
 }
 
 impl LoadedPlugin {
@@ -112,6 +115,11 @@ impl LoadedPlugin {
     /// A [`Fault`] if the component's start-up code traps.
     pub fn instantiate(&self, limits: Limits) -> Result<Instance, Fault> {
         Instance::new(&self.engine, self, limits)
+    }
+
+    /// Where instances of this plugin record their calls.
+    pub(super) fn calls(&self) -> &PluginCalls {
+        &self.calls
     }
 
     pub(super) fn exports(&self) -> &Exports {
@@ -185,6 +193,9 @@ pub struct Runtime {
     disk_dir: Option<PathBuf>,
     /// Byte cap of the disk cache.
     disk_cap: u64,
+    /// Where every instance of a plugin loaded here records its calls: the node's metrics, or
+    /// an unregistered set for a runtime without a node.
+    calls: PluginCalls,
 }
 
 impl fmt::Debug for Runtime {
@@ -214,7 +225,15 @@ impl Runtime {
             cache: Mutex::new(MemoryCache::default()),
             disk_dir: None,
             disk_cap: 0,
+            calls: PluginCalls::default(),
         }
+    }
+
+    /// Records every plugin call of instances made from plugins loaded here into `calls`
+    /// (set before the first load: plugins already cached keep the set they were loaded with).
+    pub fn with_metrics(mut self, calls: PluginCalls) -> Self {
+        self.calls = calls;
+        self
     }
 
     /// Keeps compiled components in `dir` too (at most `cap_bytes`, least recently used files
@@ -317,6 +336,7 @@ impl Runtime {
             engine,
             exports,
             compiled_bytes,
+            calls: self.calls.clone(),
         };
         let probe_limits = Limits {
             stack_bytes,

@@ -331,6 +331,13 @@ impl DurableLogStore {
         })
     }
 
+    /// Records every fsync's duration and batch size in `metrics` from now on.
+    pub fn with_metrics(self, metrics: crate::metrics::LogFlush) -> Self {
+        // Set once, right after opening; a second call keeps the first set.
+        let _ = self.inner.shared.metrics.set(metrics);
+        self
+    }
+
     /// Raises `clock` with every entry appended from now on, and now with the log's last entry.
     ///
     /// # Errors

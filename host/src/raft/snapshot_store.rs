@@ -18,7 +18,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -109,6 +109,8 @@ struct Inner {
     temp_counter: AtomicU64,
     /// Largest snapshot accepted from a peer.
     max_receive_bytes: u64,
+    /// The node's snapshot metrics, once handed over ([`SnapshotStore::set_metrics`]).
+    metrics: OnceLock<crate::metrics::Snapshots>,
 }
 
 fn sort_key(meta: &SnapshotMeta) -> (u64, u64) {
@@ -152,6 +154,7 @@ impl SnapshotStore {
                 current: Mutex::new(current),
                 temp_counter: AtomicU64::new(0),
                 max_receive_bytes,
+                metrics: OnceLock::new(),
             }),
         };
         store.remove_older();
@@ -161,6 +164,15 @@ impl SnapshotStore {
     fn lock(&self) -> MutexGuard<'_, Option<StoredSnapshot>> {
         // The guarded value is replaced whole; a panic cannot leave it half-updated.
         self.inner.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records snapshots made current from now on in `metrics` (and the current one's size
+    /// now). Set once, right after opening; a second call keeps the first set.
+    pub fn set_metrics(&self, metrics: crate::metrics::Snapshots) {
+        if let Some(current) = self.current() {
+            metrics.current(current.len);
+        }
+        let _ = self.inner.metrics.set(metrics);
     }
 
     /// The folder.
@@ -203,7 +215,11 @@ impl SnapshotStore {
             let _ = fs::remove_file(&temp);
             return Err(e);
         }
-        self.adopt(&temp, meta)
+        let stored = self.make_current(&temp, meta)?;
+        if let Some(metrics) = self.inner.metrics.get() {
+            metrics.builds.inc();
+        }
+        Ok(stored)
     }
 
     /// Makes a verified file at `temp` (written by [`SnapshotStore::save`] or received from a
@@ -212,6 +228,19 @@ impl SnapshotStore {
     /// # Errors
     /// If the rename or the directory sync fails.
     pub fn adopt(
+        &self,
+        temp: &Path,
+        meta: &SnapshotMeta,
+    ) -> Result<StoredSnapshot, SnapshotStoreError> {
+        let stored = self.make_current(temp, meta)?;
+        if let Some(metrics) = self.inner.metrics.get() {
+            metrics.installs.inc();
+        }
+        Ok(stored)
+    }
+
+    /// Renames `temp` into place if it is newer than the current snapshot.
+    fn make_current(
         &self,
         temp: &Path,
         meta: &SnapshotMeta,
@@ -237,6 +266,9 @@ impl SnapshotStore {
         };
         *current = Some(stored.clone());
         drop(current);
+        if let Some(metrics) = self.inner.metrics.get() {
+            metrics.current(len);
+        }
         self.remove_older();
         Ok(stored)
     }

@@ -53,6 +53,9 @@ pub(super) struct Shared {
     appends_flushed: AtomicU64,
     /// Entries in those appends.
     entries_flushed: AtomicU64,
+    /// The node's fsync metrics, once handed over (`DurableLogStore::with_metrics`); set at most
+    /// once, before the store is given to Raft.
+    pub metrics: OnceLock<crate::metrics::LogFlush>,
 }
 
 impl Shared {
@@ -248,9 +251,16 @@ fn flush(syncer: &mut Syncer, shared: &Shared, group: &[Pending]) -> Result<(), 
     if let Some(cause) = shared.poisoned.get() {
         return Err(cause.clone());
     }
-    match syncer.sync() {
+    let started = std::time::Instant::now();
+    let synced = syncer.sync();
+    let elapsed = started.elapsed();
+    match synced {
         Ok(()) => {
             let entries: u64 = group.iter().map(|p| p.entries).sum();
+            if let Some(metrics) = shared.metrics.get() {
+                metrics.fsync.observe_duration(elapsed);
+                metrics.batch.observe(entries);
+            }
             // Counted before the callbacks fire, so whoever awaits a callback sees its flush.
             shared.fsyncs.fetch_add(1, Ordering::Relaxed);
             shared
