@@ -568,7 +568,8 @@ pub struct Metrics {
     registry: Registry,
     /// Raft state, from openraft's metrics watch.
     pub raft: RaftGauges,
-    /// Client writes from accepted to answered, on the node that received them.
+    /// Client writes on the node that received them, from the routed command to its applied
+    /// outcome back on that node.
     pub writes: Histogram,
     /// The durable log's group commit (prod mode only; empty in memory mode).
     pub log_flush: LogFlush,
@@ -595,7 +596,7 @@ impl Metrics {
         let writes = Histogram::seconds(LATENCY_SECONDS);
         registry.register_with_unit(
             "host_write_duration",
-            "Client writes (plugin commands) from accepted to answered, on the node that received them",
+            "Client writes (plugin commands) on the node that received them, from proposed to applied outcome back there (forwarding, commit and apply included)",
             Unit::Seconds,
             writes.clone(),
         );

@@ -205,19 +205,16 @@ pub(super) async fn route(node: Node, request: Request<Incoming>) -> Reply {
         return not_allowed(&method, &path);
     };
     let role = match found.access {
-        Access::Public => {
-            return match found.path {
-                "/v1/openapi.json" => super::openapi::reply(),
-                _ => json_reply(&serde_json::json!({ "peer": node.member().peer })),
-            }
-        }
+        Access::Public => None,
         Access::Needs(needed) => match require(&node, request.headers(), needed) {
-            Ok(role) => role,
+            Ok(role) => Some(role),
             Err(reply) => return *reply,
         },
     };
     let limits = node.http_limits().clone();
     match (method, path.as_str()) {
+        (Method::GET, "/v1/peer") => json_reply(&serde_json::json!({ "peer": node.member().peer })),
+        (Method::GET, "/v1/openapi.json") => super::openapi::reply(),
         (Method::GET, "/metrics") => metrics_reply(&node),
         (Method::GET, "/v1/status") => json_reply(&node.status()),
         (Method::GET, "/v1/members") => json_reply(&node.members()),
@@ -270,6 +267,15 @@ pub(super) async fn route(node: Node, request: Request<Incoming>) -> Reply {
             Err(e) => admin_error(&e),
         },
         (method, path) => {
+            // Every JSON-bodied route needs a credential; a public one has no handler here.
+            let Some(role) = role else {
+                return problem(
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    "No such host endpoint",
+                    &format!("{method} {path}"),
+                );
+            };
             if !has_content_type(&request, "application/json") {
                 return unsupported_type("application/json");
             }

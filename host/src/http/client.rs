@@ -1,6 +1,6 @@
 //! A small HTTP client for a node's public port: what `host ctl` uses for the admin endpoints
 //! (with the admin token), and what `--join` and `add-node` use to learn a node's peer address
-//! from its API address (`GET /v1/peer`, the one endpoint that needs no credential).
+//! from its API address (`GET /v1/peer`, which needs no credential).
 
 use std::time::Duration;
 
