@@ -6,6 +6,8 @@
 //!
 //! ```text
 //! GET    /                               the web page (also /app.js, /app.css)
+//! GET    /movies, /movies/{id}, /movies/{id}/seats, /showtimes, /showtimes/{id}, /bookings
+//!                                        the same page (its History API views, [`web::PAGES`])
 //! GET    /api/openapi.json               the OpenAPI document
 //! GET    /api/movies                     paged; POST: create (admin)
 //! GET    /api/movies/{id}                DELETE: remove (admin)
@@ -110,6 +112,30 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         path: "/app.css",
+        methods: &[GET],
+    },
+    Route {
+        path: "/movies",
+        methods: &[GET],
+    },
+    Route {
+        path: "/movies/{id}",
+        methods: &[GET],
+    },
+    Route {
+        path: "/movies/{id}/seats",
+        methods: &[GET],
+    },
+    Route {
+        path: "/showtimes",
+        methods: &[GET],
+    },
+    Route {
+        path: "/showtimes/{id}",
+        methods: &[GET],
+    },
+    Route {
+        path: "/bookings",
         methods: &[GET],
     },
     Route {
@@ -322,8 +348,8 @@ fn plan(request: &HttpRequest) -> Result<Plan, Problem> {
         caller,
     };
     let plan = match route.path {
-        "/" | "/app.js" | "/app.css" => {
-            Plan::Respond(web::asset(route.path).ok_or_else(not_found)?)
+        path if !path.starts_with("/api/") => {
+            Plan::Respond(web::asset(path).ok_or_else(not_found)?)
         }
         "/api/openapi.json" => Plan::Respond(openapi::response()),
         "/api/settings" => plan_settings(&call)?,

@@ -1273,6 +1273,47 @@ fn web_page_and_openapi_are_served_and_other_paths_are_404() {
 }
 
 #[test]
+fn the_pages_deep_links_serve_the_page_and_api_paths_never_do() {
+    let mut api = Api::new();
+    let index = api.get("/").response.body;
+    for path in [
+        "/movies",
+        "/movies/1",
+        "/movies/1/seats",
+        "/showtimes",
+        "/showtimes/2",
+        "/bookings",
+    ] {
+        let reply = api.get(path);
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(
+            reply.response.header("content-type"),
+            Some("text/html; charset=utf-8"),
+            "{path}"
+        );
+        assert_eq!(reply.response.body, index, "{path}");
+    }
+    for path in [
+        "/api/nope",
+        "/api/movies/1/seats",
+        "/movies/x",
+        "/movies/1/x",
+        "/showtimes/",
+        "/bookings/1",
+        "/nope",
+    ] {
+        let reply = api.get(path);
+        assert_eq!(
+            (reply.status, reply.kind()),
+            (404, "/problems/not-found"),
+            "{path}"
+        );
+    }
+    let post = api.call(&request("POST", "/movies", b""));
+    assert_eq!(post.status, 405);
+}
+
+#[test]
 fn unavailable_and_undecodable_outcomes_render_as_503_and_500() {
     let machine = Machine::new();
     let post = request("POST", "/api/showtimes/1/bookings", b"{}");
