@@ -147,6 +147,12 @@ function clearError() {
 }
 
 let noticeTimer = 0;
+
+function hideNotice() {
+  clearTimeout(noticeTimer);
+  ui.notice.hidden = true;
+}
+
 /** Shows a short-lived informational notice (role=status). */
 function showNotice(text) {
   ui.notice.textContent = text;
@@ -853,6 +859,7 @@ async function busy(action) {
   if (state.busy) return;
   state.busy = true;
   clearError();
+  hideNotice(); // a new action makes older notices stale
   setButtonsDisabled(true);
   try {
     await action();
