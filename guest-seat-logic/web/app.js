@@ -496,8 +496,11 @@ function renderMovie(m) {
       + `${formatPrice(s.price_cents, s.currency)} per seat`) : null,
     !s && next ? el('p', { class: 'when' }, link(`/movies/${m.id}/seats`, { 'data-testid': 'next-showtime-link' },
       `Pick seats for the next showtime (${formatTime(next.starts_at)})`)) : null,
-    el('dl', {}, ...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v ?? '—'))])),
-    m.synopsis ? el('p', { class: 'synopsis' }, m.synopsis) : null,
+    // On a seat map the facts fold away, so the map stays near the top on a phone.
+    el('details', { class: 'facts', open: !s },
+      el('summary', {}, 'About the movie'),
+      el('dl', {}, ...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v ?? '—'))])),
+      m.synopsis ? el('p', { class: 'synopsis' }, m.synopsis) : null),
   ].filter(Boolean));
   ui.movie.dataset.movie = String(m.id);
   ui.movie.hidden = false;

@@ -166,6 +166,23 @@ fn the_quickstart_page_at_readmes_address_books_lists_and_cancels_in_a_real_brow
             || try_get(addr, "/").filter(|a| a.status == 200),
         );
     }
+    // A fresh cluster may date its demo showtimes from its first log entry: until then they
+    // read as starting at the epoch. Wait until every one has a real date.
+    wait_until(
+        Duration::from_secs(30),
+        "the demo showtimes are dated",
+        || {
+            let list = try_get(&nodes[0], "/api/showtimes?limit=500")?.json();
+            let showtimes = list["showtimes"].as_array()?;
+            let dated = !showtimes.is_empty()
+                && showtimes.iter().all(|s| {
+                    s["starts_at"]
+                        .as_str()
+                        .is_some_and(|t| !t.starts_with("1970-"))
+                });
+            dated.then_some(())
+        },
+    );
     let admin = cluster.admin_token();
     let admin_header = ("authorization", format!("Bearer {admin}"));
 
