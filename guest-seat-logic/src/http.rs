@@ -17,6 +17,7 @@
 //! GET    /api/showtimes/{id}             DELETE: remove (admin)
 //! GET    /api/showtimes/{id}/seats       ?state=free|held|booked
 //! GET    /api/showtimes/{id}/activity    the last 100 changes
+//! GET    /api/showtimes/{id}/best        ?count=N: the best N free seats side by side
 //! GET    /api/showtimes/{id}/events      Server-Sent Events (a watch)
 //! POST   /api/showtimes/{id}/holds       hold seats: 201 with the hold's token
 //! POST   /api/showtimes/{id}/bookings    book seats directly: 201 with the booking's token
@@ -26,6 +27,7 @@
 //! GET    /api/bookings                   paged, ?user=NAME&showtime=ID (admin or operator)
 //! GET    /api/bookings/{id}              DELETE: cancel (bearer booking token, or staff)
 //! GET    /api/settings                   PUT: change (admin)
+//! GET    /api/limits                     the rules, settings and hold limits in force
 //! ```
 //!
 //! # Flow
@@ -175,6 +177,10 @@ pub const ROUTES: &[Route] = &[
         methods: &[GET],
     },
     Route {
+        path: "/api/showtimes/{id}/best",
+        methods: &[GET],
+    },
+    Route {
         path: "/api/showtimes/{id}/events",
         methods: &[GET],
     },
@@ -212,6 +218,10 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/settings",
         methods: &[GET, ("PUT", Access::Admin)],
+    },
+    Route {
+        path: "/api/limits",
+        methods: &[GET],
     },
 ];
 
@@ -353,6 +363,7 @@ fn plan(request: &HttpRequest) -> Result<Plan, Problem> {
         }
         "/api/openapi.json" => Plan::Respond(openapi::response()),
         "/api/settings" => plan_settings(&call)?,
+        "/api/limits" => Plan::Read(Query::Limits),
         path if path.starts_with("/api/holds") => plan_hold(&call)?,
         path if path.starts_with("/api/bookings") => plan_booking(&call)?,
         path if path.ends_with("/holds") || path.ends_with("/bookings") => plan_take(&call)?,
@@ -462,6 +473,10 @@ fn plan_catalog(call: &Call) -> Result<Plan, Problem> {
         }
         ("/api/showtimes/{id}/activity", _) => Plan::Read(Query::Activity {
             showtime: call.id(0)?,
+        }),
+        ("/api/showtimes/{id}/best", _) => Plan::Read(Query::Best {
+            showtime: call.id(0)?,
+            count: call.query()?.count()?,
         }),
         ("/api/showtimes/{id}/events", _) => Plan::Watch(call.id(0)?),
         // Every (path, method) of ROUTES is matched (a test checks it); this keeps it total.
