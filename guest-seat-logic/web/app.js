@@ -354,6 +354,7 @@ async function loadShowtimes() {
     renderDateOptions();
     renderShowtimes();
     renderMyBookings();
+    renderHold(); // a hold restored before the list came names its showtime now
   } catch (err) {
     showError(err);
   } finally {
