@@ -279,13 +279,13 @@ async function showRoute({ focus = false } = {}) {
   state.route = route;
   document.body.dataset.view = route.view;
   renderNav();
-  ui.movieList.hidden = route.view !== 'movies';
+  ui.movieList.hidden = !['home', 'showtimes', 'movies'].includes(route.view); // the list views offer movies too
   ui.myBookings.hidden = route.view !== 'bookings';
   ui.placeholder.hidden = !['home', 'showtimes'].includes(route.view);
   renderMovieFilter();
   renderShowtimes();
   renderBookingPanel();
-  if (route.view === 'movies') loadMovieList();
+  if (!ui.movieList.hidden) loadMovieList();
   if (route.view === 'bookings') renderMyBookings();
   const movieId = route.movie ?? null;
   const showtimeId = route.view === 'showtime' ? route.showtime
