@@ -329,10 +329,12 @@ function renderHeading() {
     movie: 'Movie',
     bookings: 'My bookings',
   };
-  const what = st ? `${st.movie?.title ?? 'Showtime'}, ${formatTime(st.starts_at)}` : null;
+  const movie = state.movies.get(state.route.movie);
+  const what = view === 'movie' ? movie?.title
+    : st ? `${st.movie?.title ?? 'Showtime'}, ${formatTime(st.starts_at)}`
+      : titles[view];
   ui.heading.textContent = titles[view] ?? 'Pick your seats';
-  document.title = `${titles[view] && view !== 'home' ? `${titles[view]} · ` : ''}`
-    + `${what && !titles[view] ? `${what} · ` : ''}Seat picker`;
+  document.title = view === 'home' || !what ? 'Seat picker' : `${what} · Seat picker`;
 }
 
 // ---------- showtimes list ----------
