@@ -16,5 +16,6 @@ mod test_failover;
 mod test_live;
 mod test_membership;
 mod test_quorum;
+mod test_schedule;
 mod test_security;
 mod test_swap;
