@@ -7,6 +7,7 @@
 //! a1 a2 | a1,a2      book the seats in showtime 1 for user `demo` (prints the booking's token)
 //! cancel N           cancel booking #N (as the operator)
 //! map                show the seat map of showtime 1
+//! best N             suggest the best N free seats side by side (books nothing)
 //! ```
 //!
 //! # Dev mode
@@ -92,7 +93,15 @@ pub const DEV_HELP: &[(&str, &str)] = &[
         "remove-showtime ID",
         "remove a showtime without bookings or active holds",
     ),
+    (
+        "best SHOWTIME N",
+        "suggest the best N free seats side by side (books nothing)",
+    ),
     ("settings", "show the settings"),
+    (
+        "limits",
+        "show the seat rules, settings and hold limits in force",
+    ),
     (
         "customer-limit SEATS",
         "let each customer hold or book at most SEATS seats per showtime",
@@ -108,6 +117,10 @@ const DEMO_HELP: &[(&str, &str)] = &[
     ),
     ("cancel N", "cancel booking #N"),
     ("map", "show the seat map"),
+    (
+        "best N",
+        "suggest the best N free seats side by side (books nothing)",
+    ),
 ];
 
 /// A parsed console line.
@@ -172,6 +185,16 @@ fn parse_demo(text: &str, entropy: &[u8]) -> Option<Line> {
                 None => usage("cancel N", format!("{} is not a booking number", quote(id))),
             },
             _ => usage("cancel N", "give one booking number".to_string()),
+        }),
+        "best" => Some(match args {
+            [n] => match parse_number::<u32>(n) {
+                Some(count) => Line::Read(Query::Best {
+                    showtime: DEMO_SHOWTIME,
+                    count,
+                }),
+                None => usage("best N", format!("{} is not a number of seats", quote(n))),
+            },
+            _ => usage("best N", "give one number of seats".to_string()),
         }),
         "map" => Some(if args.is_empty() {
             Line::Read(Query::Showtime {
@@ -290,6 +313,11 @@ fn parse_dev_args(keyword: &str, args: &[&str], entropy: &[u8]) -> Result<Line, 
         ("seats", [s]) => Line::Read(Query::Showtime {
             showtime: showtime(s)?,
         }),
+        ("best", [s, n]) => Line::Read(Query::Best {
+            showtime: showtime(s)?,
+            count: number(n, "a number of seats")?,
+        }),
+        ("limits", []) => Line::Read(Query::Limits),
         ("activity", [s]) => Line::Read(Query::Activity {
             showtime: showtime(s)?,
         }),
@@ -543,6 +571,12 @@ fn render_answer(answer: &Answer) -> String {
         Answer::Booking(booking) => text::booking_line(booking),
         Answer::Bookings(page) => paged(page, "bookings", text::bookings),
         Answer::Settings(settings) => text::settings(settings),
+        Answer::Limits { rules, settings } => text::limits(rules, settings),
+        Answer::Best { showtime, seats } => format!(
+            "Best {} side by side in showtime {showtime}: {} (nothing is booked).",
+            text::seat_count(seats.len()),
+            join_seats(seats, ", ")
+        ),
     }
 }
 
@@ -613,6 +647,8 @@ fn query_action(query: &Query) -> String {
         Query::Booking { booking, .. } => format!("show booking #{booking}"),
         Query::Bookings { .. } => "list bookings".to_string(),
         Query::Settings => "show the settings".to_string(),
+        Query::Limits => "show the limits".to_string(),
+        Query::Best { showtime, .. } => format!("suggest seats in showtime {showtime}"),
     }
 }
 

@@ -6,6 +6,8 @@
 //!
 //! ```text
 //! GET    /                               the web page (also /app.js, /app.css)
+//! GET    /movies, /movies/{id}, /movies/{id}/seats, /showtimes, /showtimes/{id}, /bookings
+//!                                        the same page (its History API views, [`web::PAGES`])
 //! GET    /api/openapi.json               the OpenAPI document
 //! GET    /api/movies                     paged; POST: create (admin)
 //! GET    /api/movies/{id}                DELETE: remove (admin)
@@ -15,6 +17,7 @@
 //! GET    /api/showtimes/{id}             DELETE: remove (admin)
 //! GET    /api/showtimes/{id}/seats       ?state=free|held|booked
 //! GET    /api/showtimes/{id}/activity    the last 100 changes
+//! GET    /api/showtimes/{id}/best        ?count=N: the best N free seats side by side
 //! GET    /api/showtimes/{id}/events      Server-Sent Events (a watch)
 //! POST   /api/showtimes/{id}/holds       hold seats: 201 with the hold's token
 //! POST   /api/showtimes/{id}/bookings    book seats directly: 201 with the booking's token
@@ -24,6 +27,7 @@
 //! GET    /api/bookings                   paged, ?user=NAME&showtime=ID (admin or operator)
 //! GET    /api/bookings/{id}              DELETE: cancel (bearer booking token, or staff)
 //! GET    /api/settings                   PUT: change (admin)
+//! GET    /api/limits                     the rules, settings and hold limits in force
 //! ```
 //!
 //! # Flow
@@ -113,6 +117,30 @@ pub const ROUTES: &[Route] = &[
         methods: &[GET],
     },
     Route {
+        path: "/movies",
+        methods: &[GET],
+    },
+    Route {
+        path: "/movies/{id}",
+        methods: &[GET],
+    },
+    Route {
+        path: "/movies/{id}/seats",
+        methods: &[GET],
+    },
+    Route {
+        path: "/showtimes",
+        methods: &[GET],
+    },
+    Route {
+        path: "/showtimes/{id}",
+        methods: &[GET],
+    },
+    Route {
+        path: "/bookings",
+        methods: &[GET],
+    },
+    Route {
         path: "/api/openapi.json",
         methods: &[GET],
     },
@@ -146,6 +174,10 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         path: "/api/showtimes/{id}/activity",
+        methods: &[GET],
+    },
+    Route {
+        path: "/api/showtimes/{id}/best",
         methods: &[GET],
     },
     Route {
@@ -186,6 +218,10 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/settings",
         methods: &[GET, ("PUT", Access::Admin)],
+    },
+    Route {
+        path: "/api/limits",
+        methods: &[GET],
     },
 ];
 
@@ -322,11 +358,12 @@ fn plan(request: &HttpRequest) -> Result<Plan, Problem> {
         caller,
     };
     let plan = match route.path {
-        "/" | "/app.js" | "/app.css" => {
-            Plan::Respond(web::asset(route.path).ok_or_else(not_found)?)
+        path if !path.starts_with("/api/") => {
+            Plan::Respond(web::asset(path).ok_or_else(not_found)?)
         }
         "/api/openapi.json" => Plan::Respond(openapi::response()),
         "/api/settings" => plan_settings(&call)?,
+        "/api/limits" => Plan::Read(Query::Limits),
         path if path.starts_with("/api/holds") => plan_hold(&call)?,
         path if path.starts_with("/api/bookings") => plan_booking(&call)?,
         path if path.ends_with("/holds") || path.ends_with("/bookings") => plan_take(&call)?,
@@ -436,6 +473,10 @@ fn plan_catalog(call: &Call) -> Result<Plan, Problem> {
         }
         ("/api/showtimes/{id}/activity", _) => Plan::Read(Query::Activity {
             showtime: call.id(0)?,
+        }),
+        ("/api/showtimes/{id}/best", _) => Plan::Read(Query::Best {
+            showtime: call.id(0)?,
+            count: call.query()?.count()?,
         }),
         ("/api/showtimes/{id}/events", _) => Plan::Watch(call.id(0)?),
         // Every (path, method) of ROUTES is matched (a test checks it); this keeps it total.

@@ -14,6 +14,7 @@
 //! - [`token`]: capability tokens, minted from request entropy; only digests are kept.
 //! - [`seat`]: seat ids (`a1`) and hall layouts.
 //! - [`catalog`]: movies and theaters, their field rules, and the first-start catalog.
+//! - [`schedule`]: the first-start showtimes, dated from the first log time.
 //! - [`state`]: showtimes, seat maps, holds, bookings, settings, indexes and the plugin clock.
 //! - [`activity`]: the per-showtime list of recent changes.
 //! - [`command`]: commands, their stateless checks, and what `apply` answers.
@@ -21,6 +22,7 @@
 //! - [`hold`]: holds, their expiry by log time and retention.
 //! - [`admin`]: adding and removing movies, theaters and showtimes.
 //! - [`query`]: read-only requests and answers, paged lists.
+//! - [`best`]: the best block of free seats side by side, and its score.
 //! - [`rejection`]: why a command or query was refused.
 //! - [`rules`]: the rules that differ between versions 1 and 2 (feature `v2`), and their checks.
 //! - [`snapshot`]: the versioned snapshot format.
@@ -41,6 +43,7 @@
 
 pub mod activity;
 pub mod admin;
+pub mod best;
 pub mod booking;
 pub mod catalog;
 pub mod command;
@@ -56,6 +59,7 @@ pub mod problem;
 pub mod query;
 pub mod rejection;
 pub mod rules;
+pub mod schedule;
 pub mod seat;
 pub mod snapshot;
 pub mod state;

@@ -60,7 +60,8 @@ impl Machine {
 
     /// Applies one committed entry.
     ///
-    /// First the plugin clock moves to `max(clock, ctx.time_ms)`, holds due at that time expire
+    /// The first entry with a log time dates the first-start showtimes
+    /// ([`crate::schedule`]). Then the plugin clock moves to `max(clock, ctx.time_ms)`, holds due at that time expire
     /// (at most [`crate::limits::MAX_EXPIRIES_PER_ENTRY`]) and retention-expired holds and
     /// bookings are forgotten; this happens whatever the command, so it happens at the same index
     /// on every replica. An empty `command` is a clock tick and stops there. Otherwise the
@@ -69,6 +70,7 @@ impl Machine {
     /// names the topics the entry changed and the state's next deadline.
     pub fn apply(&mut self, ctx: &LogContext, command: &[u8]) -> contract::Applied {
         let state = &mut self.state;
+        let dated = crate::schedule::date_first_showtimes(state, ctx.time_ms);
         let now_ms = state.clock_ms.max(ctx.time_ms);
         state.clock_ms = now_ms;
         let at = At {
@@ -83,7 +85,12 @@ impl Machine {
         } else {
             decode::<Command>(command).and_then(|c| c.apply(state, ctx, now_ms))
         };
-        let topics = crate::topics::topics(&expired, outcome.as_ref().ok());
+        let mut topics = crate::topics::topics(&expired, outcome.as_ref().ok());
+        if !dated.is_empty() {
+            topics.extend(dated.into_iter().map(crate::topics::showtime_topic));
+            topics.sort();
+            topics.dedup();
+        }
         let result = match outcome {
             Ok(effect) => Ok(encode(&Applied { expired, effect })),
             Err(rejection) => Err(encode(&Refused { expired, rejection })),
@@ -95,7 +102,8 @@ impl Machine {
         }
     }
 
-    /// The earliest log time at which a hold expires; `None` when no hold is active.
+    /// The earliest log time at which a hold expires (0 before the first entry: the first-start
+    /// showtimes wait for it to be dated); `None` when nothing is pending.
     pub fn next_deadline(&self) -> Option<u64> {
         self.state.next_deadline()
     }

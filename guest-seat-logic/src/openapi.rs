@@ -81,6 +81,8 @@ mod tests {
             "Problem",
             "Change",
             "Settings",
+            "Limits",
+            "BestSeats",
         ] {
             assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
         }
@@ -104,9 +106,15 @@ mod tests {
                 }
                 _ => "",
             };
+            let query = if concrete.ends_with("/best") {
+                "count=2"
+            } else {
+                ""
+            };
             let request = HttpRequest {
                 method: method.clone(),
                 path: concrete.clone(),
+                query: query.into(),
                 headers: vec![("content-type".into(), "application/json".into())],
                 body: body.as_bytes().to_vec(),
                 role: Some("admin".into()),

@@ -337,6 +337,23 @@ impl Problem {
                 "the token minted for this request is already in use (the host's entropy may not \
                  be fresh); retry the request with a new Idempotency-Key",
             ),
+            Rejection::BlockTooLarge { count, max } => Problem::invalid_request(format!(
+                "query parameter `count` must be 1 to {max} (the seats one request may take \
+                 under the rules in force), got {count}"
+            ))
+            .with("parameter", "count")
+            .with("max", *max),
+            Rejection::NoSeatBlock { showtime, count } => Problem::new(
+                409,
+                "no-seat-block",
+                "No block of free seats",
+                format!(
+                    "no row of showtime {showtime} has {count} free seats side by side that \
+                     leave no single free seat alone"
+                ),
+            )
+            .with("showtime", *showtime)
+            .with("count", *count),
         }
     }
 

@@ -17,9 +17,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::activity::Change;
+use crate::best::best_block;
 use crate::catalog::{Movie, Theater};
 use crate::limits::{DEFAULT_PAGE_ITEMS, MAX_PAGE_ITEMS, MAX_PAGE_SCAN};
 use crate::rejection::Rejection;
+use crate::rules::RuleSet;
 use crate::seat::{Layout, SeatId};
 use crate::state::{Booking, Hold, Settings, Showtime, State, Taker};
 use crate::token::Digest;
@@ -137,6 +139,15 @@ pub enum Query {
     },
     /// The settings in force.
     Settings,
+    /// The rules and settings in force, for clients that must not hard-code them.
+    Limits,
+    /// The best block of `count` free seats side by side in one row ([`crate::best`]).
+    Best {
+        /// Showtime id.
+        showtime: u32,
+        /// Seats wanted: 1 to the rules' `max_seats_per_request`.
+        count: u32,
+    },
 }
 
 /// Whether a seat is free, held or booked.
@@ -208,6 +219,20 @@ pub enum Answer {
     Booking(Booking),
     /// Answer to [`Query::Settings`].
     Settings(Settings),
+    /// Answer to [`Query::Limits`].
+    Limits {
+        /// The seat rules in force (`State::rules`).
+        rules: RuleSet,
+        /// The settings in force.
+        settings: Settings,
+    },
+    /// Answer to [`Query::Best`].
+    Best {
+        /// Showtime id.
+        showtime: u32,
+        /// The seats, in order, all in one row.
+        seats: Vec<SeatId>,
+    },
 }
 
 /// A movie as lists show it: what fits on one line, not the lists and the synopsis (so that a
@@ -419,8 +444,38 @@ impl Query {
                 .clone(),
             ),
             Query::Settings => Answer::Settings(state.settings),
+            Query::Limits => Answer::Limits {
+                rules: state.rules,
+                settings: state.settings,
+            },
+            Query::Best {
+                showtime: id,
+                count,
+            } => Answer::Best {
+                showtime: *id,
+                seats: best_seats(state, showtime(*id)?, *count)?,
+            },
         })
     }
+}
+
+/// The best block of `count` seats of a showtime, within the rules' seat limit.
+///
+/// # Errors
+///
+/// [`Rejection::BlockTooLarge`] when `count` is 0 or above the rules' `max_seats_per_request`,
+/// [`Rejection::NoSeatBlock`] when no row has such a block.
+fn best_seats(state: &State, showtime: &Showtime, count: u32) -> Result<Vec<SeatId>, Rejection> {
+    let max = state.rules.max_seats_per_request;
+    let too_large = Rejection::BlockTooLarge { count, max };
+    if count == 0 || count > max {
+        return Err(too_large);
+    }
+    let count16 = u16::try_from(count).map_err(|_| too_large)?;
+    best_block(showtime, count16).ok_or(Rejection::NoSeatBlock {
+        showtime: showtime.id,
+        count,
+    })
 }
 
 /// The first u32 id after a cursor; `None` when no u32 id is after it.

@@ -196,6 +196,21 @@ pub enum Rejection {
     /// The token minted for the request has a digest already in the state. Only a host whose
     /// entropy repeats can cause it; a retry (with fresh entropy) succeeds.
     TokenCollision,
+    /// A best-seats query asked for no seats, or for more than one request may take under the
+    /// rules in force.
+    BlockTooLarge {
+        /// Seats asked for.
+        count: u32,
+        /// The rules' `max_seats_per_request`.
+        max: u32,
+    },
+    /// No row of the showtime has `count` free seats side by side that strand no single seat.
+    NoSeatBlock {
+        /// Showtime id.
+        showtime: u32,
+        /// Seats asked for.
+        count: u32,
+    },
 }
 
 impl Rejection {
@@ -270,6 +285,12 @@ impl Rejection {
                 format!("{} ids exhausted (max {max})", kind.name())
             }
             Rejection::TokenCollision => "token collision".to_string(),
+            Rejection::BlockTooLarge { count, max } => {
+                format!("{count} seats asked for, must be 1 to {max}")
+            }
+            Rejection::NoSeatBlock { showtime, count } => {
+                format!("no block of {count} free seats in showtime {showtime}")
+            }
         }
     }
 }

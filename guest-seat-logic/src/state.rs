@@ -22,6 +22,7 @@ use crate::catalog::{default_movies, default_theaters, Movie, Theater};
 use crate::limits::{DEFAULT_SEATS_PER_CUSTOMER, MAX_SEATS_PER_HALL};
 use crate::rejection::Rejection;
 use crate::rules::{RuleSet, RULES};
+use crate::schedule::FIRST_SHOWTIMES;
 use crate::seat::{Layout, SeatId};
 use crate::token::Digest;
 
@@ -411,39 +412,22 @@ pub struct State {
     pub rules: RuleSet,
 }
 
-/// The first-start showtimes: `(id, movie, theater, starts_at, price_cents)`.
-const DEFAULT_SHOWTIMES: [(u32, u32, u32, &str, u32); 5] = [
-    (DEMO_SHOWTIME, 4, 5, "2026-12-01T16:00:00Z", 900),
-    (2, 1, 1, "2026-12-01T20:00:00Z", 1200),
-    (3, 2, 2, "2026-12-02T19:30:00Z", 1100),
-    (4, 3, 3, "2026-12-03T20:00:00Z", 1300),
-    (5, 4, 4, "2026-12-04T17:00:00Z", 2500),
-];
-
 impl Default for State {
     /// The state at first start, before any restore: four movies, the theaters of
     /// [`crate::catalog::default_theaters`], the demo showtime 1 (Demo Hall, rows a-d, seats
-    /// 1-6) and showtimes 2 to 5, all seats free, so a fresh cluster can be tried at once.
+    /// 1-6) and showtimes 2 to 5, all seats free, so a fresh cluster can be tried at once. The
+    /// showtimes start at 0 until the first applied entry dates them ([`crate::schedule`]).
     fn default() -> Self {
         let mut state = State::empty();
         state.movies = default_movies().into_iter().map(|m| (m.id, m)).collect();
         state.theaters = default_theaters().into_iter().map(|t| (t.id, t)).collect();
-        for (id, movie, theater, starts_at, price) in DEFAULT_SHOWTIMES {
+        for (id, movie, theater, price) in FIRST_SHOWTIMES {
             let layout = state
                 .theaters
                 .get(&theater)
                 .map(|t| t.info.layout.clone())
                 .unwrap_or_else(|| Layout::uniform(1, 1));
-            // The constants are valid RFC 3339 (checked by a test); 0 would only misdate them.
-            let starts_at_ms = crate::timefmt::parse_rfc3339(starts_at).unwrap_or(0);
-            state.insert_showtime(Showtime::new(
-                id,
-                movie,
-                theater,
-                starts_at_ms,
-                price,
-                layout,
-            ));
+            state.insert_showtime(Showtime::new(id, movie, theater, 0, price, layout));
         }
         state
     }
@@ -543,8 +527,13 @@ impl State {
         }
     }
 
-    /// The earliest expiry of an active hold: when the state next has something timed to do.
+    /// When the state next has something timed to do: at once (0) while no entry has been
+    /// applied (the first one dates the first-start showtimes, see [`crate::schedule`]), else
+    /// the earliest expiry of an active hold.
     pub fn next_deadline(&self) -> Option<u64> {
+        if self.clock_ms == 0 {
+            return Some(0);
+        }
         self.expiries.first().map(|&(at, _)| at)
     }
 }
@@ -563,8 +552,8 @@ mod tests {
             assert!(state.movies.contains_key(&showtime.movie));
             let theater = &state.theaters[&showtime.theater];
             assert_eq!(theater.info.layout, showtime.layout);
-            assert!(showtime.starts_at_ms > 1_796_000_000_000, "{}", showtime.id);
+            assert_eq!(showtime.starts_at_ms, 0, "undated until the first entry");
         }
-        assert_eq!(state.next_deadline(), None);
+        assert_eq!(state.next_deadline(), Some(0), "a tick is due at once");
     }
 }

@@ -11,10 +11,11 @@ use std::fmt::Write as _;
 
 use crate::activity::Change;
 use crate::catalog::Theater;
-use crate::command::{Applied, Effect};
+use crate::command::{Applied, Effect, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
 use crate::contract::ConsoleMode;
 use crate::query::{MovieSummary, SeatState, ShowtimeDetail, ShowtimeSummary};
 use crate::rejection::{plural, Kind, Rejection};
+use crate::rules::{RuleSet, VERSION};
 use crate::seat::{join_seats, row_letter, SeatId};
 use crate::state::{Booking, BookingStatus, Hold, Settings};
 
@@ -207,6 +208,23 @@ pub fn settings(settings: &Settings) -> String {
         "Each customer may hold or book at most {} seats per showtime.",
         settings.max_seats_per_customer
     )
+}
+
+/// The seat rules, settings and hold limits in force, one line.
+pub fn limits(rules: &RuleSet, settings: &Settings) -> String {
+    format!(
+        "Rules {VERSION}: {}; each customer may hold or book at most {} seats per showtime; a \
+         hold lasts {} s unless asked otherwise, at most {} s from its creation.",
+        rules.summary(),
+        settings.max_seats_per_customer,
+        DEFAULT_TTL_SECONDS,
+        MAX_TTL_SECONDS
+    )
+}
+
+/// `1 seat`, `3 seats`.
+pub fn seat_count(count: usize) -> String {
+    format!("{count} {}", plural(count, "seat", "seats"))
 }
 
 /// The sentences for a successful command, then one per hold its entry expired. `token` is the
@@ -452,6 +470,12 @@ pub fn rejection(rejection: &Rejection, mode: ConsoleMode) -> String {
             "The minted token is already in use (is the host's entropy fresh?); try again."
                 .to_string()
         }
+        Rejection::BlockTooLarge { count, max } => {
+            format!("Ask for 1 to {max} seats side by side (not {count}).")
+        }
+        Rejection::NoSeatBlock { count, .. } => format!(
+            "No row has {count} free seats side by side without leaving a single seat alone."
+        ),
     }
 }
 

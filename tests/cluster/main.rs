@@ -17,6 +17,7 @@ mod test_live;
 mod test_membership;
 mod test_metrics;
 mod test_quorum;
+mod test_schedule;
 mod test_security;
 mod test_swap;
 mod test_terminal;

@@ -5,6 +5,7 @@
 use super::*;
 use crate::contract::LogContext;
 use crate::describe::describe;
+use crate::rejection::Rejection;
 use crate::testing::{digest, entropy};
 
 /// Log time of every test write.
@@ -175,6 +176,45 @@ fn demo_session_messages() {
         Some("Booking #1 is already cancelled.")
     );
     assert_eq!(demo("cancel 7").as_deref(), Some("There is no booking #7."));
+}
+
+#[test]
+fn best_suggests_seats_without_booking_them() {
+    let mut demo = session(ConsoleMode::Demo);
+    let text = |out: Option<String>| out.unwrap_or_default();
+    assert_eq!(
+        text(demo("best 2")),
+        "Best 2 seats side by side in showtime 1: c3, c4 (nothing is booked)."
+    );
+    assert!(text(demo("c3 c4")).contains("Booked"), "still free to book");
+    assert!(text(demo("best 2")).contains(": b3, b4 "));
+    let seven = text(demo("best 7"));
+    if crate::rules::RULES.max_seats_per_request < 7 {
+        assert_eq!(seven, "Ask for 1 to 6 seats side by side (not 7).");
+    } else {
+        assert!(
+            seven.starts_with("No row has 7 free seats side by side"),
+            "{seven}"
+        );
+    }
+    assert!(text(demo("best 0")).contains("Ask for 1 to"));
+    assert!(text(demo("best x")).starts_with("usage: best N"));
+    assert!(text(demo("best")).starts_with("usage: best N"));
+    let mut dev = session(ConsoleMode::Dev);
+    assert!(text(dev("best 2 4")).contains("4 seats side by side in showtime 2: e4, e5, e6, e7 "));
+    assert_eq!(
+        text(dev("best 9 1")),
+        text::rejection(
+            &Rejection::UnknownShowtime { showtime: 9 },
+            ConsoleMode::Dev
+        )
+    );
+    let limits = text(dev("limits"));
+    assert!(
+        limits.starts_with(&format!("Rules {}", crate::rules::VERSION)),
+        "{limits}"
+    );
+    assert!(limits.contains("at most 10 seats per showtime"), "{limits}");
 }
 
 #[test]

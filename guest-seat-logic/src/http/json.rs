@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::activity::Change;
 use crate::catalog::{Movie, Theater};
+use crate::command::{DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
 use crate::query::{MovieSummary, SeatView, ShowtimeDetail, ShowtimeSummary};
+use crate::rules::{RuleSet, VERSION};
 use crate::seat::{row_letter, Layout, SeatId};
 use crate::state::{Booking, Hold, Settings};
 use crate::timefmt::rfc3339;
@@ -108,6 +110,63 @@ impl From<&Settings> for SettingsJson {
     fn from(s: &Settings) -> Self {
         SettingsJson {
             max_seats_per_customer: s.max_seats_per_customer,
+        }
+    }
+}
+
+/// `Limits`: the rules, settings and hold limits in force (`GET /api/limits`), so that no
+/// client hard-codes them. Field names are stable; `docs/http-api.md` describes each.
+#[derive(Serialize)]
+pub struct LimitsJson {
+    /// The running plugin's rules version (`1.1.0`, `2.1.0`).
+    rules_version: &'static str,
+    /// Most seats one hold, booking or best-seats request may take (the rules').
+    max_seats_per_request: u32,
+    /// Most seats one customer name may hold or book per showtime (the admin setting).
+    max_seats_per_customer: u32,
+    /// Whether a hold or booking may not leave a single free seat between taken seats.
+    no_stranded_seats: bool,
+    /// How long a hold lasts when the request names no `ttl_seconds`, in ms.
+    hold_ms: u64,
+    /// Longest `ttl_seconds` a hold or an extension may ask for, in ms.
+    max_hold_ms: u64,
+    /// Longest a hold may last from its creation, extensions included, in ms.
+    max_hold_lifetime_ms: u64,
+}
+
+impl LimitsJson {
+    /// The limits of these rules and settings, under this build's hold constants.
+    pub fn new(rules: &RuleSet, settings: &Settings) -> Self {
+        LimitsJson {
+            rules_version: VERSION,
+            max_seats_per_request: rules.max_seats_per_request,
+            max_seats_per_customer: settings.max_seats_per_customer,
+            no_stranded_seats: rules.no_stranded_seats,
+            hold_ms: u64::from(DEFAULT_TTL_SECONDS) * 1000,
+            max_hold_ms: u64::from(MAX_TTL_SECONDS) * 1000,
+            max_hold_lifetime_ms: u64::from(MAX_TTL_SECONDS) * 1000,
+        }
+    }
+}
+
+/// `Best`: `{"showtime":1,"count":2,"seats":["c3","c4"]}`.
+#[derive(Serialize)]
+pub struct BestJson<'a> {
+    /// Showtime id.
+    showtime: u32,
+    /// Seats suggested.
+    count: usize,
+    /// The seats, in order, side by side in one row.
+    seats: SeatNames<'a>,
+}
+
+impl<'a> BestJson<'a> {
+    /// The view of a best-seats answer.
+    pub fn new(showtime: u32, seats: &'a [SeatId]) -> Self {
+        BestJson {
+            showtime,
+            count: seats.len(),
+            seats: seat_names(seats),
         }
     }
 }

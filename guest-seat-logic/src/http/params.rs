@@ -3,6 +3,7 @@
 //! Unknown parameters are ignored (the host reads some, such as `consistency`); a known one with
 //! a bad value is 400 `/problems/invalid-request` naming it.
 
+use crate::command::MAX_SEATS_PER_REQUEST;
 use crate::limits::{DEFAULT_PAGE_ITEMS, MAX_PAGE_ITEMS};
 use crate::problem::Problem;
 use crate::query::PageRequest;
@@ -63,6 +64,30 @@ impl Params {
             .transpose()
     }
 
+    /// The `count` of a best-seats request: required, 1 to [`MAX_SEATS_PER_REQUEST`] (the
+    /// request shape limit; the rules in force may allow fewer, which the state checks).
+    ///
+    /// # Errors
+    ///
+    /// 400 naming the parameter when it is missing, not a number, 0 or too large.
+    pub fn count(&self) -> Result<u32, Problem> {
+        let max = MAX_SEATS_PER_REQUEST as u32;
+        let refuse = |got: String| {
+            Problem::invalid_request(format!(
+                "query parameter `count` (how many seats side by side) must be 1 to {max}, got \
+                 {got}"
+            ))
+            .with("parameter", "count")
+            .with("max", max)
+        };
+        let value = self
+            .get("count")
+            .ok_or_else(|| refuse("none".to_string()))?;
+        parse_id::<u32>(value)
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| refuse(format!("{:?}", truncate_for_echo(value, 20))))
+    }
+
     /// The page a list request asks for: `limit` (1 to [`MAX_PAGE_ITEMS`], default
     /// [`DEFAULT_PAGE_ITEMS`]) and `after` (the previous page's `next`).
     ///
@@ -120,6 +145,33 @@ mod tests {
             "limit=1e3",
         ] {
             assert!(page(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn count_is_required_and_1_to_the_request_limit() {
+        let count = |q: &str| Params::parse(q).and_then(|p| p.count());
+        assert_eq!(count("count=1").ok(), Some(1));
+        assert_eq!(count("count=10&consistency=local").ok(), Some(10));
+        for bad in [
+            "",
+            "count=",
+            "count=0",
+            "count=11",
+            "count=x",
+            "count=-1",
+            "count=2.5",
+        ] {
+            let problem = count(bad).err();
+            assert_eq!(
+                problem.as_ref().map(Problem::kind),
+                Some("/problems/invalid-request"),
+                "{bad}"
+            );
+            assert!(
+                problem.is_some_and(|p| p.detail().contains("`count`")),
+                "{bad}"
+            );
         }
     }
 }

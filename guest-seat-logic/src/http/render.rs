@@ -14,8 +14,8 @@
 use serde::Serialize;
 
 use super::json::{
-    BookingJson, ChangeJson, HoldJson, MovieJson, MovieSummaryJson, SeatJson, SettingsJson,
-    ShowtimeJson, ShowtimeSummaryJson, TheaterJson,
+    BestJson, BookingJson, ChangeJson, HoldJson, LimitsJson, MovieJson, MovieSummaryJson, SeatJson,
+    SettingsJson, ShowtimeJson, ShowtimeSummaryJson, TheaterJson,
 };
 use crate::command::{Applied, Effect, Refused};
 use crate::contract::{HttpRequest, HttpResponse, Outcome};
@@ -125,6 +125,8 @@ fn render_answer(answer: &Answer) -> HttpResponse {
         Answer::Bookings(list) => page(list, "bookings", BookingJson::from),
         Answer::Booking(b) => json(200, &BookingJson::from(b)),
         Answer::Settings(s) => json(200, &SettingsJson::from(s)),
+        Answer::Limits { rules, settings } => json(200, &LimitsJson::new(rules, settings)),
+        Answer::Best { showtime, seats } => json(200, &BestJson::new(*showtime, seats)),
     }
 }
 

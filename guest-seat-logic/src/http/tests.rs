@@ -205,12 +205,23 @@ fn catalog_lists_the_default_movies_theaters_and_showtimes() {
         api.get("/api/theaters/1").body["rows"][0],
         json!({"row": "a", "seats": 10})
     );
+    // Until the first log entry the first-start showtimes are undated (the epoch); the first
+    // one (here a tick at T0, 2027-01-15T08:00Z) dates them from its log time.
+    assert_eq!(
+        api.get("/api/showtimes/2").body["starts_at"],
+        "1970-01-01T00:00:00Z"
+    );
+    assert!(api.apply(&[]).is_ok());
     let showtimes = api.get("/api/showtimes");
     assert_eq!(ids(&showtimes, "showtimes"), [1, 2, 3, 4, 5]);
     assert_eq!(
+        showtimes.body["showtimes"][0]["starts_at"],
+        "2027-01-15T09:00:00Z"
+    );
+    assert_eq!(
         showtimes.body["showtimes"][1],
         json!({"id": 2, "movie": {"id": 1, "title": "Inception"},
-               "theater": {"id": 1, "name": "Grand Hall"}, "starts_at": "2026-12-01T20:00:00Z",
+               "theater": {"id": 1, "name": "Grand Hall"}, "starts_at": "2027-01-15T20:00:00Z",
                "price_cents": 1200, "currency": "EUR", "capacity": 80, "free": 80, "held": 0,
                "booked": 0})
     );
@@ -1273,6 +1284,47 @@ fn web_page_and_openapi_are_served_and_other_paths_are_404() {
 }
 
 #[test]
+fn the_pages_deep_links_serve_the_page_and_api_paths_never_do() {
+    let mut api = Api::new();
+    let index = api.get("/").response.body;
+    for path in [
+        "/movies",
+        "/movies/1",
+        "/movies/1/seats",
+        "/showtimes",
+        "/showtimes/2",
+        "/bookings",
+    ] {
+        let reply = api.get(path);
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(
+            reply.response.header("content-type"),
+            Some("text/html; charset=utf-8"),
+            "{path}"
+        );
+        assert_eq!(reply.response.body, index, "{path}");
+    }
+    for path in [
+        "/api/nope",
+        "/api/movies/1/seats",
+        "/movies/x",
+        "/movies/1/x",
+        "/showtimes/",
+        "/bookings/1",
+        "/nope",
+    ] {
+        let reply = api.get(path);
+        assert_eq!(
+            (reply.status, reply.kind()),
+            (404, "/problems/not-found"),
+            "{path}"
+        );
+    }
+    let post = api.call(&request("POST", "/movies", b""));
+    assert_eq!(post.status, 405);
+}
+
+#[test]
 fn unavailable_and_undecodable_outcomes_render_as_503_and_500() {
     let machine = Machine::new();
     let post = request("POST", "/api/showtimes/1/bookings", b"{}");
@@ -1476,3 +1528,5 @@ proptest! {
         prop_assert!(render(&machine, &request, outcome).status >= 200);
     }
 }
+
+mod limits_and_best;

@@ -70,12 +70,20 @@ fn ok(machine: &mut Machine, index: u64, time_ms: u64, command: &[u8]) -> Applie
 #[test]
 fn apply_returns_result_topics_and_deadline_in_one_answer() {
     let mut machine = Machine::new();
+    assert_eq!(
+        machine.next_deadline(),
+        Some(0),
+        "the first-start showtimes wait for a date"
+    );
     let answer = machine.apply(&ctx(1, T0), &book(1, &[(0, 1)], "alice"));
-    assert_eq!(answer.topics, ["showtime/1"]);
+    // The first entry also dated every first-start showtime.
+    assert_eq!(answer.topics, FIRST_TOPICS);
     assert_eq!(answer.next_deadline, None);
     let first = applied(answer.result);
     assert!(matches!(first.effect, Effect::Booked(ref b) if b.id == 1));
     assert!(first.expired.is_empty());
+    let answer = machine.apply(&ctx(1, T0), &book(1, &[(0, 2)], "alice"));
+    assert_eq!(answer.topics, ["showtime/1"]);
     let answer = machine.apply(&ctx(2, T0), &hold(2, &[(0, 1)], "bob", 60));
     assert_eq!(answer.next_deadline, Some(T0 + 60_000));
     assert_eq!(answer.topics, ["showtime/2"]);
@@ -101,15 +109,59 @@ fn apply_refuses_garbage_without_changing_state() {
     assert_eq!(machine, Machine::new());
 }
 
+/// The topics of the entry that dates the first-start showtimes.
+const FIRST_TOPICS: [&str; 5] = [
+    "showtime/1",
+    "showtime/2",
+    "showtime/3",
+    "showtime/4",
+    "showtime/5",
+];
+
 #[test]
 fn empty_command_is_a_tick_that_answers_ok() {
     let mut machine = Machine::new();
     let answer = machine.apply(&ctx(1, T0), &[]);
-    assert!(answer.topics.is_empty());
+    assert_eq!(answer.topics, FIRST_TOPICS);
     let tick = applied(answer.result);
     assert_eq!(tick.effect, Effect::Tick);
     assert!(tick.expired.is_empty());
     assert_eq!(machine.state().clock_ms, T0);
+    let answer = machine.apply(&ctx(2, T0 + 1), &[]);
+    assert!(answer.topics.is_empty());
+    assert_eq!(answer.next_deadline, None);
+}
+
+#[test]
+fn the_first_entry_dates_the_first_start_showtimes_from_its_log_time() {
+    let fresh = Machine::new();
+    // Reads before the first entry work: the showtimes start at 0 until dated.
+    let before = fresh.answer(&encode(&Query::Showtime { showtime: 1 }));
+    assert!(matches!(before, Ok(Answer::Showtime(ref d)) if d.summary.starts_at_ms == 0));
+    // Two replicas, one restored from the fresh state's snapshot (as the host installs a
+    // plugin), date the showtimes alike from the entry's log time alone.
+    let mut one = Machine::new();
+    let mut two = Machine::new();
+    assert_eq!(two.restore(&fresh.snapshot()), Ok(Some(0)));
+    for machine in [&mut one, &mut two] {
+        ok(machine, 1, T0, &[]);
+    }
+    assert_eq!(one, two);
+    let dates: Vec<(u32, u64)> = one
+        .state()
+        .showtimes
+        .values()
+        .map(|s| (s.id, s.starts_at_ms))
+        .collect();
+    assert_eq!(dates, crate::schedule::first_dates(T0));
+    assert!(dates.iter().all(|&(_, at)| at > T0));
+    // A later entry (or a restore of a dated state) never dates them again.
+    ok(&mut one, 2, T0 + 3 * 86_400_000, &[]);
+    assert_eq!(one.state().showtimes[&1].starts_at_ms, dates[0].1);
+    let mut three = Machine::new();
+    assert_eq!(three.restore(&one.snapshot()), Ok(None));
+    ok(&mut three, 3, T0 + 4 * 86_400_000, &[]);
+    assert_eq!(three.state().showtimes[&1].starts_at_ms, dates[0].1);
 }
 
 #[test]
@@ -336,6 +388,11 @@ fn topics_name_the_showtime_each_command_changed() {
         (answer.topics, answer.result)
     };
     let one = |id: u32| vec![format!("showtime/{id}")];
+    assert_eq!(
+        run(Vec::new()).0,
+        FIRST_TOPICS,
+        "the first entry dates them"
+    );
     let token = digest(Kind::Hold);
     assert_eq!(run(hold_with(2, &[(0, 1)], "alice", 60, token)).0, one(2));
     let booking_token = digest(Kind::Booking);
@@ -458,7 +515,8 @@ fn restore_replaces_the_state_and_answers_its_deadline() {
     ok(&mut target, 1, T0, &book(1, &[(2, 2)], "bob"));
     assert_eq!(target.restore(&source.snapshot()), Ok(Some(T0 + 30_000)));
     assert_eq!(target, source);
-    assert_eq!(target.restore(&Machine::new().snapshot()), Ok(None));
+    // A fresh state restores with a deadline due at once (its showtimes wait for a date).
+    assert_eq!(target.restore(&Machine::new().snapshot()), Ok(Some(0)));
 }
 
 #[test]

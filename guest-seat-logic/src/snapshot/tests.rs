@@ -170,6 +170,34 @@ fn default_and_empty_states_round_trip() {
 }
 
 #[test]
+fn both_formats_carry_the_undated_first_start_state_without_a_new_field() {
+    // The fresh state is undated by its clock of 0 alone: every format this build reads keeps
+    // the clock, so a restored fresh state still asks for its dating tick at once.
+    let fresh = State::default();
+    let formats: &[u32] = if cfg!(feature = "v2") { &[1, 2] } else { &[1] };
+    for &format in formats {
+        let restored = read(&encode(&fresh, format));
+        assert_eq!(
+            restored.as_ref().map(|s| s.clock_ms),
+            Ok(0),
+            "format {format}"
+        );
+        assert_eq!(
+            restored.as_ref().map(State::next_deadline),
+            Ok(Some(0)),
+            "format {format}"
+        );
+        assert!(
+            restored
+                .iter()
+                .flat_map(|s| s.showtimes.values())
+                .all(|s| s.starts_at_ms == 0),
+            "format {format}"
+        );
+    }
+}
+
+#[test]
 fn restore_refuses_formats_newer_or_older_than_it_reads() {
     let mut bytes = write(&State::default());
     let newer = SNAPSHOT_FORMAT + 1;
