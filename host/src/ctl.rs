@@ -99,12 +99,12 @@ pub async fn run(
                 .await?
         }
         ["logs" | "get-logs", rest @ ..] => {
-            let mut query = Vec::new();
-            if let Some(from) = rest.first() {
+            let Ok((from, n)) = crate::console::parse_logs(rest) else {
+                return Ok(ConsoleAnswer::refused(crate::console::LOGS_USAGE));
+            };
+            let mut query = vec![format!("n={n}")];
+            if let Some(from) = from {
                 query.push(format!("from={from}"));
-            }
-            if let Some(n) = rest.get(1) {
-                query.push(format!("n={n}"));
             }
             let path = format!("/v1/logs?{}", query.join("&"));
             client.json(Method::GET, node, &path, None, TIMEOUT).await?
@@ -114,20 +114,34 @@ pub async fn run(
                 .json(Method::POST, node, "/v1/snapshot", None, TIMEOUT)
                 .await?
         }
-        ["add-node", addr, rest @ ..] => {
-            let mut body = json!({ "add": addr });
-            if let Some(Ok(secs)) = rest.first().map(|s| s.parse::<u64>()) {
-                body["timeout_s"] = json!(secs);
-            }
-            client
-                .json(Method::POST, node, "/v1/members", Some(&body), TIMEOUT)
-                .await?
-        }
-        ["remove-node", addr, rest @ ..] => {
-            let mut body = json!({ "remove": addr, "force": rest.contains(&"--force") });
-            if let Some(secs) = rest.iter().find_map(|s| s.parse::<u64>().ok()) {
-                body["timeout_s"] = json!(secs);
-            }
+        [change @ ("add-node" | "remove-node"), rest @ ..] => {
+            let default = if *change == "add-node" {
+                crate::node::ADD_TIMEOUT
+            } else {
+                crate::node::REMOVE_TIMEOUT
+            };
+            let (addr, timeout, force) = match crate::console::parse_membership_words(rest, default)
+            {
+                Ok(parsed) => parsed,
+                Err(usage) => {
+                    return Ok(ConsoleAnswer::refused(format!(
+                        "usage: {change} HOST:PORT{} [SECONDS]  ({usage})",
+                        if *change == "remove-node" {
+                            " [--force]"
+                        } else {
+                            ""
+                        }
+                    )))
+                }
+            };
+            let body = if *change == "add-node" {
+                if force {
+                    return Ok(ConsoleAnswer::refused("add-node takes no --force"));
+                }
+                json!({ "add": addr, "timeout_s": timeout.as_secs() })
+            } else {
+                json!({ "remove": addr, "force": force, "timeout_s": timeout.as_secs() })
+            };
             client
                 .json(Method::POST, node, "/v1/members", Some(&body), TIMEOUT)
                 .await?

@@ -277,6 +277,11 @@ fn ctl_token(file: Option<&Path>) -> anyhow::Result<Option<String>> {
 /// `host ctl`: prints the answer (a refusal on stderr); a node that cannot be reached, an
 /// error status, or a refused command is an error (exit status 1).
 fn run_ctl(args: CtlArgs) -> anyhow::Result<()> {
+    if args.command.iter().all(|word| word.trim().is_empty()) {
+        return Err(usage(
+            "host ctl needs a console command, e.g. `host ctl --node localhost:8001 status`",
+        ));
+    }
     let token = ctl_token(args.token_file.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let answer = runtime.block_on(host::ctl::run(&args.node, &args.command, args.json, token))?;
@@ -300,36 +305,49 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn termination() {
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal during start-up (while `host local` starts its
+/// other nodes, say) already ends the process through its clean path. Needs a tokio runtime.
+fn termination() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                // Without a SIGTERM handler, Ctrl-C still works; failing to listen is not fatal.
-                let _ = tokio::signal::ctrl_c().await;
+                // Failing to listen for one signal is not fatal: the other still works.
+                (Ok(mut only), Err(_)) | (Err(_), Ok(mut only)) => {
+                    only.recv().await;
+                }
+                (Err(_), Err(_)) => std::future::pending().await,
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
-/// Resolves when the node's process should stop: Ctrl-C, SIGTERM, or the cluster removed it.
-fn stop_signal(node: &Node) -> impl std::future::Future<Output = ()> + Send + 'static {
+/// Resolves when the node's process should stop: `terminated` (Ctrl-C, SIGTERM) or the cluster
+/// removed it.
+fn stop_signal(
+    node: &Node,
+    terminated: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let removed = node.removed();
     async move {
         tokio::select! {
-            _ = termination() => {}
+            _ = terminated => {}
             _ = removed => {}
         }
     }
@@ -338,8 +356,14 @@ fn stop_signal(node: &Node) -> impl std::future::Future<Output = ()> + Send + 's
 /// Tells the operator why the node stops when it was not asked to by them.
 fn say_why_stopping(node: &Node) {
     if let Some(leader) = node.removed_by() {
+        // A console's prompt may be on the last line.
+        let fresh_line = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            "\n"
+        } else {
+            ""
+        };
         println!(
-            "node {} was removed from the cluster (the leader, node {leader}, said so); it stops",
+            "{fresh_line}node {} was removed from the cluster (the leader, node {leader}, said so); it stops",
             node.id()
         );
         tracing::warn!("removed from the cluster: stopping");
@@ -490,9 +514,10 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
+        let terminated = termination();
         let node = start(options).await?;
         tracing::info!(id, api = %node.addr(), peer = %node.peer_addr(), "node started");
-        let stop = stop_signal(&node);
+        let stop = stop_signal(&node, terminated);
         if headless {
             stop.await;
         } else {
@@ -538,6 +563,7 @@ fn run_local(args: LocalArgs) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
+        let terminated = termination();
         let node = start(options).await?;
         let _children = cluster.spawn_others()?;
         println!(
@@ -547,7 +573,7 @@ fn run_local(args: LocalArgs) -> anyhow::Result<()> {
             args.data_dir.display(),
             secrets_dir.join(secrets::files::ADMIN_TOKEN).display()
         );
-        console::run(node.clone(), mode, stop_signal(&node)).await?;
+        console::run(node.clone(), mode, stop_signal(&node, terminated)).await?;
         say_why_stopping(&node);
         node.shutdown().await;
         Ok(())

@@ -437,7 +437,7 @@ impl PluginCalls {
     fn register(&self, registry: &mut Registry) {
         registry.register_with_unit(
             "host_plugin_call_duration",
-            "Wall time of plugin calls, by call kind",
+            "Wall time of plugin calls on every instance of this node (the replicated one and the local ones, which also apply each entry), by call kind",
             Unit::Seconds,
             Self::labeled(&self.inner.durations),
         );

@@ -188,4 +188,16 @@ fn every_console_command_works_through_host_ctl() {
     let (code, _, err) = ctl(&nobody, &["status"]);
     assert_eq!(code, 1);
     assert!(err.contains(&nobody), "{err}");
+
+    // `--json` checks the words as the console does: a typo changes nothing.
+    let typo = refused(follower, &["--json", "remove-node", follower, "--forcee"]);
+    assert!(typo.contains("usage: remove-node"), "{typo}");
+    let members_after = ok(follower, &["members"]);
+    assert_eq!(members_after.matches("voter").count(), 3, "{members_after}");
+    let bad_logs = refused(follower, &["--json", "logs", "abc"]);
+    assert!(bad_logs.contains("usage: logs"), "{bad_logs}");
+    let bad_range = operator_get(follower, "/v1/logs?from=abc").expect("an answer");
+    assert_eq!(bad_range.status, 400, "{}", bad_range.body);
+    let (code, out, err) = ctl(follower, &[""]);
+    assert_eq!(code, 2, "an empty command is bad usage: {out}{err}");
 }

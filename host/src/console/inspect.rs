@@ -7,6 +7,27 @@ use crate::node::{ConsoleAnswer, LogLine, Node};
 /// Entries `logs` shows when no count is given.
 const DEFAULT_COUNT: u64 = 20;
 
+/// How `logs` is used, printed when its arguments are wrong.
+pub(crate) const LOGS_USAGE: &str = "usage: logs [FROM] [N]";
+
+/// `[FROM] [N]` after `logs`: the first index (`None`: the last entries) and the count.
+/// `host ctl --json` checks its arguments with it too.
+///
+/// # Errors
+/// When there are more than two words or one is not a number.
+pub(crate) fn parse_logs(words: &[&str]) -> Result<(Option<u64>, u64), ()> {
+    let numbers: Vec<u64> = words
+        .iter()
+        .map(|w| w.parse::<u64>().map_err(|_| ()))
+        .collect::<Result<_, _>>()?;
+    match numbers.as_slice() {
+        [] => Ok((None, DEFAULT_COUNT)),
+        [from] => Ok((Some(*from), DEFAULT_COUNT)),
+        [from, count] => Ok((Some(*from), *count)),
+        _ => Err(()),
+    }
+}
+
 /// Runs an inspection line; `None` if the line is not one.
 pub(crate) async fn execute(node: &Node, line: &str, origin: Origin) -> Option<ConsoleAnswer> {
     let words: Vec<&str> = line.split_whitespace().collect();
@@ -17,12 +38,8 @@ pub(crate) async fn execute(node: &Node, line: &str, origin: Origin) -> Option<C
             Err(e) => ConsoleAnswer::refused(format!("no snapshot: {e}")),
         }),
         [command, rest @ ..] if *command == "logs" || *command == "get-logs" => {
-            let numbers: Result<Vec<u64>, _> = rest.iter().map(|w| w.parse::<u64>()).collect();
-            let (from, count) = match numbers.as_deref() {
-                Ok([]) => (None, DEFAULT_COUNT),
-                Ok([from]) => (Some(*from), DEFAULT_COUNT),
-                Ok([from, count]) => (Some(*from), *count),
-                _ => return Some(ConsoleAnswer::refused("usage: logs [FROM] [N]")),
+            let Ok((from, count)) = parse_logs(rest) else {
+                return Some(ConsoleAnswer::refused(LOGS_USAGE));
             };
             Some(match node.logs(from, count).await {
                 Ok(lines) if lines.is_empty() => ConsoleAnswer::done("no entries there"),

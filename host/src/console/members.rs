@@ -100,8 +100,15 @@ async fn report_catch_up(node: Node, addr: String, print: Printer) {
     }
 }
 
-/// `ADDR [--force] [SECONDS]` in any order after the address.
-fn parse(words: &[&str], default: Duration) -> Result<(String, Duration, bool), String> {
+/// Longest wait a membership command may ask for (as `POST /v1/members` caps `timeout_s`).
+pub(crate) const MAX_SECONDS: u64 = 3600;
+
+/// `ADDR [--force] [SECONDS]` in any order after the address: the address, the wait, and
+/// whether `--force` was given. `host ctl --json` checks its arguments with it too.
+///
+/// # Errors
+/// What is wrong with the words, for a usage line.
+pub(crate) fn parse(words: &[&str], default: Duration) -> Result<(String, Duration, bool), String> {
     let Some((addr, rest)) = words.split_first() else {
         return Err("missing address".into());
     };
@@ -114,6 +121,9 @@ fn parse(words: &[&str], default: Duration) -> Result<(String, Duration, bool), 
                 let secs: u64 = seconds
                     .parse()
                     .map_err(|_| format!("{seconds:?} is not a number of seconds"))?;
+                if secs > MAX_SECONDS {
+                    return Err(format!("at most {MAX_SECONDS} seconds"));
+                }
                 timeout = Duration::from_secs(secs);
             }
         }

@@ -30,6 +30,9 @@ use crate::node::{ConsoleAnswer, Node};
 pub use crate::plugin::ConsoleMode;
 use crate::secrets::Role;
 
+pub(crate) use inspect::{parse_logs, LOGS_USAGE};
+pub(crate) use members::parse as parse_membership_words;
+
 /// Where console text goes: stdout, or rustyline's external printer while a prompt is shown.
 pub(crate) type Printer = Arc<dyn Fn(String) + Send + Sync>;
 
@@ -86,16 +89,23 @@ pub async fn run(
     // install) are noticed on every node's console, not only on the one that started first.
     let events = node.subscribe();
     println!("{}", commands::banner(&node, mode));
-    match node.wait_for_plugin(Duration::from_secs(5)).await {
-        Ok(_) => {
-            if let Some(view) = node.overview(mode).await {
-                println!("{view}");
+    tokio::pin!(shutdown);
+    let first_screen = async {
+        match node.wait_for_plugin(Duration::from_secs(5)).await {
+            Ok(_) => {
+                if let Some(view) = node.overview(mode).await {
+                    println!("{view}");
+                }
             }
+            Err(reason) => println!(
+                "{reason}; the console works meanwhile, type help.\n{}",
+                commands::quorum_hint(&node)
+            ),
         }
-        Err(reason) => println!(
-            "{reason}; the console works meanwhile, type help.\n{}",
-            commands::quorum_hint(&node)
-        ),
+    };
+    tokio::select! {
+        _ = &mut shutdown => return Ok(()),
+        _ = first_screen => {}
     }
     // Input starts after the first screen is printed, so the prompt comes last.
     let prompt = format!("node-{}> ", node.id());
@@ -107,21 +117,23 @@ pub async fn run(
         events,
         printer.clone(),
     ));
-    tokio::pin!(shutdown);
     loop {
         let next = tokio::select! {
             _ = &mut shutdown => break,
             next = lines.next() => next,
         };
         let Some(line) = next else { break };
-        let reply = commands::execute(
-            &node,
-            mode,
-            line.text.trim(),
-            Some(&printer),
-            Origin::Terminal,
-        )
-        .await;
+        let text = line.text.trim().to_string();
+        // A signal or the node's removal also ends a command under way (an add-node may wait
+        // minutes for a catch-up): the node stops instead of finishing it first.
+        let reply = tokio::select! {
+            _ = &mut shutdown => {
+                println!("interrupted: the node stops");
+                line.last();
+                break;
+            }
+            reply = commands::execute(&node, mode, &text, Some(&printer), Origin::Terminal) => reply,
+        };
         match reply {
             commands::Reply::Quit => {
                 line.last();

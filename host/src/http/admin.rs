@@ -230,12 +230,20 @@ pub(super) async fn route(node: Node, request: Request<Incoming>) -> Reply {
         (Method::GET, "/v1/config") => json_reply(&ConfigJson::from(node.machine_config())),
         (Method::GET, "/v1/logs") => {
             let query = request.uri().query().unwrap_or("").to_string();
-            let number = |name: &str| {
-                form_urlencoded::parse(query.as_bytes())
-                    .find(|(key, _)| key == name)
-                    .and_then(|(_, value)| value.parse::<u64>().ok())
+            let number = |name: &str| -> Result<Option<u64>, String> {
+                match form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == name) {
+                    None => Ok(None),
+                    Some((_, value)) => value
+                        .parse::<u64>()
+                        .map(Some)
+                        .map_err(|_| format!("{name}={value:?} is not a whole number")),
+                }
             };
-            match node.logs(number("from"), number("n").unwrap_or(20)).await {
+            let (from, n) = match (number("from"), number("n")) {
+                (Ok(from), Ok(n)) => (from, n.unwrap_or(20)),
+                (Err(why), _) | (_, Err(why)) => return invalid("Invalid log range", &why),
+            };
+            match node.logs(from, n).await {
                 Ok(lines) => json_reply(&lines),
                 Err(reason) => problem(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -51,14 +51,14 @@ pub fn require(node: &Node, headers: &HeaderMap, needed: Role) -> Result<Role, B
         ))),
         None => {
             let detail = if bearer(headers).is_some() {
-                "the bearer token is not an admin token of this cluster"
+                "the bearer token is not a token of this cluster (or it was revoked)"
             } else {
-                "send an admin token: Authorization: Bearer <token> (host keygen wrote it to DIR/admin.token)"
+                "send a token of this cluster: Authorization: Bearer <token> (host keygen wrote DIR/admin.token and DIR/operator.token)"
             };
             let mut reply = problem(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "Admin credential needed",
+                "Credential needed",
                 detail,
             );
             reply.headers_mut().insert(

@@ -180,7 +180,11 @@ pub async fn peer_address_of(api_addr: &str) -> Result<String, String> {
             Duration::from_secs(3),
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            // The caller names the address already.
+            ClientError::Unreachable { reason, .. } => reason,
+            other => other.to_string(),
+        })?;
     answer["peer"]
         .as_str()
         .map(str::to_string)

@@ -566,12 +566,24 @@ impl Node {
     }
 
     /// Stops this node's Raft because `sender` says it was removed: believed only when the
-    /// sender leads and its membership no longer has this node (a member cannot retire another
-    /// at will).
+    /// sender is the leader this node follows, and its membership no longer has this node (a
+    /// member cannot retire another at will).
     pub(crate) async fn retire(&self, sender: Option<u64>) -> Result<(), String> {
         let Some(sender) = sender.or_else(|| self.members().leader) else {
             return Err("retire refused: the sender is unknown".into());
         };
+        // Only the leader this node itself follows (learned from appends it checked) may say so:
+        // another member claiming to lead, with a membership that leaves this node out, is not
+        // believed.
+        if self.members().leader != Some(sender) {
+            tracing::warn!(
+                sender,
+                "a retire request from a node this node does not follow as leader was refused"
+            );
+            return Err(format!(
+                "retire refused: node {sender} is not the leader this node follows"
+            ));
+        }
         let peer = self
             .inner
             .raft
