@@ -150,7 +150,10 @@ fn a_pasted_line_runs_at_once_and_exit_or_ctrl_c_leave_the_terminal_sane() {
 
     // `exit`: the line "a1" arrives in one write and runs without another key press.
     pane.type_at_once(&host_local(&cluster));
-    pane.wait_for("node-0>", Duration::from_secs(60));
+    // The seat map shows once the cluster has a leader and its plugin (at start, or with the
+    // plugin's commit notice on a slow start); only then can a booking succeed.
+    pane.wait_for("Showtime 1 (", Duration::from_secs(90));
+    pane.wait_for("node-0>", Duration::from_secs(30));
     pane.type_at_once("a1\r");
     pane.wait_for("Booked a1 for demo", Duration::from_secs(30));
     pane.type_at_once("exit\r");
