@@ -462,6 +462,9 @@ pub struct Http {
     pub connections: Gauge,
     /// Open Server-Sent Event streams.
     pub event_streams: Gauge,
+    /// Connections that ended in an error the plugin never saw (hyper's own 400/431 answers,
+    /// header timeouts, TLS failures), by [`ConnectionError`].
+    connection_errors: Family<[(&'static str, &'static str); 1], Counter>,
 }
 
 impl Default for Http {
@@ -470,6 +473,34 @@ impl Default for Http {
             responses: Arc::new(StatusCounts::default()),
             connections: Gauge::default(),
             event_streams: Gauge::default(),
+            connection_errors: Family::default(),
+        }
+    }
+}
+
+/// Why a connection of the public listener ended in an error: the label `kind` of
+/// `host_http_connection_errors_total` (a fixed set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// A request that could not be parsed (hyper answered 400 or 431 itself).
+    Parse,
+    /// The request head did not arrive within the header timeout.
+    HeaderTimeout,
+    /// The TLS handshake failed or timed out.
+    Tls,
+    /// The connection broke off mid-request or mid-answer.
+    Io,
+}
+
+impl ConnectionError {
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectionError::Parse => "parse",
+            ConnectionError::HeaderTimeout => "header_timeout",
+            ConnectionError::Tls => "tls",
+            ConnectionError::Io => "io",
         }
     }
 }
@@ -478,6 +509,13 @@ impl Http {
     /// Counts one answer with this status code.
     pub fn answered(&self, code: u16) {
         self.responses.count(code);
+    }
+
+    /// Counts a connection that ended in an error.
+    pub fn connection_failed(&self, kind: ConnectionError) {
+        self.connection_errors
+            .get_or_create(&[("kind", kind.name())])
+            .inc();
     }
 }
 
@@ -629,6 +667,11 @@ impl Metrics {
             "host_http_event_streams",
             "Open Server-Sent Event streams",
             http.event_streams.clone(),
+        );
+        registry.register(
+            "host_http_connection_errors",
+            "Connections of the public listener that ended in an error no route saw, by kind: parse (hyper answered 400 or 431 itself), header_timeout, tls, io",
+            http.connection_errors.clone(),
         );
         let snapshots = Snapshots::default();
         registry.register_with_unit(

@@ -510,6 +510,31 @@ fn metrics_rise_under_load_and_agree_with_status() {
         });
     }
 
+    // A request hyper refuses itself (no route sees it) is counted as a connection error.
+    {
+        use std::io::{Read, Write};
+        let parse_errors = |addr: &str| {
+            scrape(addr).value(
+                "host_http_connection_errors",
+                "host_http_connection_errors_total",
+                &[("kind", "parse")],
+            )
+        };
+        let before = parse_errors(&addrs[0]);
+        let mut stream = std::net::TcpStream::connect(&addrs[0]).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.write_all(b"GARBAGE\r\n\r\n").expect("send garbage");
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).expect("answer");
+        assert_eq!(&head, b"HTTP/1.1 400", "hyper refuses the garbage");
+        drop(stream);
+        wait_until(Duration::from_secs(10), "the parse error counted", || {
+            (parse_errors(&addrs[0]) >= before + 1.0).then_some(())
+        });
+    }
+
     // Term and leadership agree with /v1/status on every node (read while nothing changes).
     for addr in &addrs {
         wait_until(Duration::from_secs(10), "metrics agree with status", || {

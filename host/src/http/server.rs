@@ -25,7 +25,7 @@ use tokio_util::task::TaskTracker;
 use super::events::Streams;
 use super::limits::{Counter, Full as CapReached};
 use super::problem::{problem, Reply};
-use crate::metrics::GaugeGuard;
+use crate::metrics::{ConnectionError, GaugeGuard};
 use crate::node::{Node, ServeError, Served};
 use crate::plugin::{fresh_entropy, HttpRequest, HttpResponse};
 
@@ -142,6 +142,7 @@ async fn connection(
 ) {
     let limits = node.http_limits().clone();
     let stop = node.shutdown_signal();
+    let metrics = node.inner.metrics.clone();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -160,8 +161,14 @@ async fn connection(
                     let serving = builder.serve_connection(TokioIo::new(stream), service);
                     until_stopped(serving, stop).await
                 }
-                Ok(Err(e)) => return tracing::debug!(%remote, error = %e, "TLS handshake failed"),
-                Err(_) => return tracing::debug!(%remote, "TLS handshake timed out"),
+                Ok(Err(e)) => {
+                    metrics.http.connection_failed(ConnectionError::Tls);
+                    return tracing::debug!(%remote, error = %e, "TLS handshake failed");
+                }
+                Err(_) => {
+                    metrics.http.connection_failed(ConnectionError::Tls);
+                    return tracing::debug!(%remote, "TLS handshake timed out");
+                }
             }
         }
         None => {
@@ -170,6 +177,14 @@ async fn connection(
         }
     };
     if let Err(e) = served {
+        let kind = if e.is_parse() || e.is_parse_too_large() {
+            ConnectionError::Parse
+        } else if e.is_timeout() {
+            ConnectionError::HeaderTimeout
+        } else {
+            ConnectionError::Io
+        };
+        metrics.http.connection_failed(kind);
         tracing::debug!(%remote, error = %e, "connection ended with an error");
     }
 }
