@@ -26,7 +26,7 @@ const HOST_HELP: &str = "\
   plugin history    every plugin install: index, name, version, hash
   plugin install PATH   (dev console) validate a component and swap it in through the log
   plugin limits     the plugin limits and snapshot spacing in force (from the log)
-  exit | quit       leave the console (Ctrl-D works too)";
+  exit | quit       leave the console and stop the node (Ctrl-D and Ctrl-C too)";
 
 /// The first lines the console prints.
 pub(crate) fn banner(node: &Node, mode: ConsoleMode) -> String {
