@@ -17,6 +17,16 @@ use crate::util::*;
 /// The address README gives for the web page of the default profile.
 const README_URL: &str = "http://localhost:8001/";
 
+/// README's quickstart names [`README_URL`] as the page's address: so the test opens the
+/// address a newcomer reads, not one of its own.
+fn assert_readme_names_the_address() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
+    assert!(
+        readme.contains(&format!("**web page is at {README_URL}**")),
+        "README's quickstart no longer gives {README_URL} as the web page's address"
+    );
+}
+
 /// The nodes of the default profile, as `config.json` lists them.
 fn default_profile_nodes() -> Vec<String> {
     let text = std::fs::read_to_string(workspace().join("config.json")).expect("config.json");
@@ -148,6 +158,7 @@ fn the_quickstart_page_at_readmes_address_books_lists_and_cancels_in_a_real_brow
         Path::new("/usr/bin/chromium").exists(),
         "Debian's chromium is not installed: `apt-get install chromium` (.ci/run does)"
     );
+    assert_readme_names_the_address();
     let nodes = default_profile_nodes();
     assert_eq!(nodes.len(), 3, "README's quickstart is a 3-node cluster");
     assert_eq!(
