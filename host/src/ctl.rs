@@ -12,7 +12,7 @@ use hyper::Method;
 use serde_json::{json, Value};
 
 use crate::http::client::{AdminClient, ClientError};
-use crate::node::ConsoleAnswer;
+use crate::node::{ConsoleAnswer, MembershipRequest};
 
 /// Longest wait for one command (an `add-node` may wait a minute for a catch-up).
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -115,32 +115,19 @@ pub async fn run(
                 .await?
         }
         [change @ ("add-node" | "remove-node"), rest @ ..] => {
-            let default = if *change == "add-node" {
-                crate::node::ADD_TIMEOUT
-            } else {
-                crate::node::REMOVE_TIMEOUT
-            };
-            let (addr, timeout, force) = match crate::console::parse_membership_words(rest, default)
-            {
-                Ok(parsed) => parsed,
-                Err(usage) => {
-                    return Ok(ConsoleAnswer::refused(format!(
-                        "usage: {change} HOST:PORT{} [SECONDS]  ({usage})",
-                        if *change == "remove-node" {
-                            " [--force]"
-                        } else {
-                            ""
-                        }
-                    )))
+            let body = match crate::console::parse_membership_change(change, rest) {
+                Ok(MembershipRequest::Add { addr, timeout_ms }) => {
+                    json!({ "add": addr, "timeout_s": timeout_ms / 1000 })
                 }
-            };
-            let body = if *change == "add-node" {
-                if force {
-                    return Ok(ConsoleAnswer::refused("add-node takes no --force"));
+                Ok(MembershipRequest::Remove {
+                    addr,
+                    timeout_ms,
+                    force,
+                }) => json!({ "remove": addr, "force": force, "timeout_s": timeout_ms / 1000 }),
+                Ok(MembershipRequest::Join { .. }) => {
+                    return Ok(ConsoleAnswer::refused("join is not a console command"))
                 }
-                json!({ "add": addr, "timeout_s": timeout.as_secs() })
-            } else {
-                json!({ "remove": addr, "force": force, "timeout_s": timeout.as_secs() })
+                Err(usage) => return Ok(ConsoleAnswer::refused(usage)),
             };
             client
                 .json(Method::POST, node, "/v1/members", Some(&body), TIMEOUT)

@@ -22,29 +22,9 @@ pub(crate) async fn execute(
     }
     let request = match *command {
         "members" => return Some(ConsoleAnswer::done(render(&node.members()))),
-        "add-node" => match parse(rest, ADD_TIMEOUT) {
-            Ok((addr, timeout, false)) => MembershipRequest::Add {
-                addr,
-                timeout_ms: timeout.as_millis() as u64,
-            },
-            Ok((_, _, true)) => return Some(ConsoleAnswer::refused("add-node takes no --force")),
-            Err(usage) => {
-                return Some(ConsoleAnswer::refused(format!(
-                    "usage: add-node HOST:PORT [SECONDS]  ({usage})"
-                )))
-            }
-        },
-        "remove-node" => match parse(rest, REMOVE_TIMEOUT) {
-            Ok((addr, timeout, force)) => MembershipRequest::Remove {
-                addr,
-                timeout_ms: timeout.as_millis() as u64,
-                force,
-            },
-            Err(usage) => {
-                return Some(ConsoleAnswer::refused(format!(
-                    "usage: remove-node HOST:PORT [--force] [SECONDS]  ({usage})"
-                )))
-            }
+        "add-node" | "remove-node" => match parse_change(command, rest) {
+            Ok(request) => request,
+            Err(usage) => return Some(ConsoleAnswer::refused(usage)),
         },
         _ => return None,
     };
@@ -100,15 +80,42 @@ async fn report_catch_up(node: Node, addr: String, print: Printer) {
     }
 }
 
+/// The change `add-node WORDS...` or `remove-node WORDS...` asks for, or the usage line to
+/// print. `host ctl --json` reads its arguments with it too, so both refuse the same typos.
+///
+/// # Errors
+/// The usage line with what is wrong, for an unknown `command` too.
+pub(crate) fn parse_change(command: &str, words: &[&str]) -> Result<MembershipRequest, String> {
+    let ms = |timeout: Duration| timeout.as_millis() as u64;
+    match command {
+        "add-node" => match parse(words, ADD_TIMEOUT) {
+            Ok((addr, timeout, false)) => Ok(MembershipRequest::Add {
+                addr,
+                timeout_ms: ms(timeout),
+            }),
+            Ok((_, _, true)) => Err("add-node takes no --force".into()),
+            Err(why) => Err(format!("usage: add-node HOST:PORT [SECONDS]  ({why})")),
+        },
+        "remove-node" => match parse(words, REMOVE_TIMEOUT) {
+            Ok((addr, timeout, force)) => Ok(MembershipRequest::Remove {
+                addr,
+                timeout_ms: ms(timeout),
+                force,
+            }),
+            Err(why) => Err(format!(
+                "usage: remove-node HOST:PORT [--force] [SECONDS]  ({why})"
+            )),
+        },
+        other => Err(format!("{other:?} is not a membership command")),
+    }
+}
+
 /// Longest wait a membership command may ask for (as `POST /v1/members` caps `timeout_s`).
 pub(crate) const MAX_SECONDS: u64 = 3600;
 
 /// `ADDR [--force] [SECONDS]` in any order after the address: the address, the wait, and
-/// whether `--force` was given. `host ctl --json` checks its arguments with it too.
-///
-/// # Errors
-/// What is wrong with the words, for a usage line.
-pub(crate) fn parse(words: &[&str], default: Duration) -> Result<(String, Duration, bool), String> {
+/// whether `--force` was given.
+fn parse(words: &[&str], default: Duration) -> Result<(String, Duration, bool), String> {
     let Some((addr, rest)) = words.split_first() else {
         return Err("missing address".into());
     };

@@ -31,7 +31,7 @@ pub use crate::plugin::ConsoleMode;
 use crate::secrets::Role;
 
 pub(crate) use inspect::{parse_logs, LOGS_USAGE};
-pub(crate) use members::parse as parse_membership_words;
+pub(crate) use members::parse_change as parse_membership_change;
 
 /// Where console text goes: stdout, or rustyline's external printer while a prompt is shown.
 pub(crate) type Printer = Arc<dyn Fn(String) + Send + Sync>;
