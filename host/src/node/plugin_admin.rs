@@ -26,6 +26,7 @@ use super::write::{OnLeader, WriteError};
 use super::{now_ms, Node};
 use crate::plugin::{Digest, LoadedPlugin, LogContext, PluginImage, PluginInfo};
 use crate::raft::state_machine::image::InstallRecord;
+use crate::raft::state_machine::MachineStatus;
 use crate::raft::{ApplyOutcome, MachineConfig, Payload};
 
 /// Largest plugin component accepted.
@@ -139,28 +140,31 @@ fn as_on_leader<T>(result: Result<T, AdminError>) -> OnLeader<Result<T, AdminErr
 
 impl Node {
     /// The cluster's plugin and state from a local instance (`None` before the first install).
+    /// The plugin, its install index and the state are read together from that instance, which
+    /// may be ahead of the published status (it follows the tail as the apply thread fills it).
     async fn current_state(&self) -> Result<Option<CurrentState>, String> {
-        let status = self.inner.machine.status();
-        let Some(plugin) = status.plugin else {
+        if self.inner.machine.status().plugin.is_none() {
             return Ok(None);
-        };
-        let installed_at = status.installed_at;
-        let snapshot = self
+        }
+        let read = self
             .inner
             .local
             .run(|replica| {
                 let instance = replica.instance()?;
                 let bytes = instance.snapshot()?;
-                Ok::<_, crate::plugin::Fault>((bytes, replica.applied()))
+                Ok::<_, crate::plugin::Fault>((bytes, replica.applied(), replica.cluster_plugin()))
             })
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
+        let (snapshot, applied, Some((plugin, installed_at))) = read else {
+            return Ok(None);
+        };
         Ok(Some(CurrentState {
             plugin,
             installed_at,
-            snapshot: snapshot.0,
-            applied: snapshot.1,
+            snapshot,
+            applied,
         }))
     }
 
@@ -170,9 +174,9 @@ impl Node {
     /// # Errors
     /// The plugin's fault if it cannot snapshot the state.
     pub async fn plugin_report(&self) -> Result<PluginReport, String> {
+        let current = self.current_state().await?;
         let status = self.inner.machine.status();
         let history = status.installs.as_ref().clone();
-        let current = self.current_state().await?;
         let Some(state) = current else {
             return Ok(PluginReport {
                 current: None,
@@ -183,6 +187,15 @@ impl Node {
                 base_index: status.base_index,
             });
         };
+        // The instance may be ahead of the published status: wait for the status of its batch,
+        // then list the installs up to its state only, so the report describes one moment.
+        let status = self.status_reaching(state.applied).await;
+        let history = status
+            .installs
+            .iter()
+            .filter(|install| install.index <= state.applied)
+            .cloned()
+            .collect();
         let info = &state.plugin.info;
         let mut fronts = Vec::new();
         if state.plugin.fronts.http {
@@ -208,6 +221,19 @@ impl Node {
             state_hash: Some(Digest::of(&state.snapshot).hex()),
             base_index: status.base_index,
         })
+    }
+
+    /// The published status once it covers `index` (the apply thread publishes after each
+    /// batch, so this is at most one batch away); the latest one if it does not within a second.
+    async fn status_reaching(&self, index: u64) -> MachineStatus {
+        let mut statuses = self.inner.machine.watch_status();
+        let reached =
+            |status: &MachineStatus| status.last_applied.is_some_and(|id| id.index >= index);
+        let waited = tokio::time::timeout(Duration::from_secs(1), statuses.wait_for(reached)).await;
+        match waited {
+            Ok(Ok(status)) => status.clone(),
+            _ => self.inner.machine.status(),
+        }
     }
 
     /// Starts compiling the plugins of install entries a follower just received, so that the

@@ -91,6 +91,7 @@ fn empty_base(config: &MachineConfig) -> Arc<Base> {
     Arc::new(Base {
         index: 0,
         plugin: None,
+        installed_at: 0,
         limits: config.limits,
         state: Arc::new(Vec::new()),
     })
@@ -503,6 +504,7 @@ impl Canonical {
             Arc::new(Base {
                 index,
                 plugin: self.active.as_ref().map(|a| a.plugin.clone()),
+                installed_at: self.active.as_ref().map_or(0, |a| a.installed_at),
                 limits: self.config.limits,
                 state,
             }),

@@ -49,8 +49,9 @@ pub struct LocalReplica {
     /// This node's `--plugin`, for the fronts until the cluster has a plugin.
     fallback: Arc<LoadedPlugin>,
     instance: Option<Instance>,
-    /// True when `instance` holds the cluster's plugin and state (false: the fallback).
-    replicated: bool,
+    /// The cluster's plugin `instance` runs and that plugin's install index (`None`: the
+    /// fallback, before the first install).
+    cluster_plugin: Option<(Arc<LoadedPlugin>, u64)>,
     generation: u64,
     /// The tail's plugin epoch this instance was built or caught up at.
     epoch: u64,
@@ -59,12 +60,12 @@ pub struct LocalReplica {
 }
 
 impl LocalReplica {
-    fn new(tail: Arc<Tail>, fallback: Arc<LoadedPlugin>) -> Self {
+    pub(super) fn new(tail: Arc<Tail>, fallback: Arc<LoadedPlugin>) -> Self {
         LocalReplica {
             tail,
             fallback,
             instance: None,
-            replicated: false,
+            cluster_plugin: None,
             generation: 0,
             epoch: 0,
             position: 0,
@@ -80,7 +81,7 @@ impl LocalReplica {
         let step = self.tail.catch_up(generation, self.position);
         if let Some(base) = &step.rebuild_from {
             self.instance = None;
-            self.replicated = false;
+            self.cluster_plugin = None;
             let Some(plugin) = &base.plugin else {
                 // No plugin in the cluster yet: serve the fronts from the fallback.
                 self.instance = Some(self.fallback.instantiate(fallback_limits(&self.fallback))?);
@@ -95,10 +96,10 @@ impl LocalReplica {
                 .restore(&base.state)?
                 .map_err(|reason| Fault::Trap(format!("restore refused: {reason}")))?;
             self.instance = Some(instance);
-            self.replicated = true;
+            self.cluster_plugin = Some((plugin.clone(), base.installed_at));
         }
         if let Some(instance) = self.instance.as_mut() {
-            if self.replicated {
+            if self.cluster_plugin.is_some() {
                 for entry in &step.entries {
                     instance.apply(entry.ctx, &entry.command)?;
                 }
@@ -149,7 +150,13 @@ impl LocalReplica {
 
     /// True when the instance holds the cluster's state (false before the first install).
     pub fn has_state(&self) -> bool {
-        self.replicated
+        self.cluster_plugin.is_some()
+    }
+
+    /// The cluster's plugin the instance runs and the log index of its install (`None` before
+    /// the first install): read with the state, so the two always belong together.
+    pub fn cluster_plugin(&self) -> Option<(Arc<LoadedPlugin>, u64)> {
+        self.cluster_plugin.clone()
     }
 
     /// The log index the instance's state reflects.

@@ -18,6 +18,8 @@ pub struct Base {
     pub index: u64,
     /// The plugin in force there (`None` before the first install).
     pub plugin: Option<Arc<LoadedPlugin>>,
+    /// Log index of that plugin's install (0 before the first install).
+    pub installed_at: u64,
     /// The limits in force there.
     pub limits: Limits,
     /// The plugin's snapshot bytes at the base point.
@@ -130,9 +132,12 @@ impl Tail {
         self.read().epoch
     }
 
-    /// Appends a command the canonical instance applied or refused.
+    /// Appends a command the canonical instance applied or refused (it is complete, so the
+    /// applied index reaches it).
     pub fn push(&self, entry: TailEntry) {
-        self.write().entries.push(entry);
+        let mut inner = self.write();
+        inner.applied = inner.applied.max(entry.ctx.index);
+        inner.entries.push(entry);
     }
 
     /// Records that everything up to `index` has been applied.
@@ -198,6 +203,7 @@ mod tests {
         Arc::new(Base {
             index,
             plugin: None,
+            installed_at: 0,
             limits: Limits::default(),
             state: Arc::new(Vec::new()),
         })

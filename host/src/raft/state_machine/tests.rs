@@ -10,6 +10,7 @@ use openraft::EntryPayload;
 
 use super::canonical::{Applied, Canonical};
 use super::image::SnapshotImage;
+use super::local::LocalReplica;
 use super::tail::Tail;
 use super::{Machine, StateMachine};
 use crate::plugin::tests::{bundled_plugin, plugin_file};
@@ -345,6 +346,36 @@ fn a_bootstrap_install_never_replaces_the_current_plugin_and_bad_images_are_refu
         "{refused:?}"
     );
     assert!(matches!(replica.book("a1"), ApplyOutcome::Applied(_)));
+}
+
+/// A plugin report reads the plugin and the state from one local instance, which follows the
+/// tail as the apply thread fills it (ahead of the published status): the plugin it names must
+/// be the one that produced that state, at every step of a swap.
+#[test]
+fn a_local_replica_names_the_plugin_and_install_of_the_state_it_holds() {
+    let mut replica = Replica::bundled(MachineConfig::default());
+    let tail = replica.canonical.tail.clone();
+    let seat_logic = tail.base().plugin.clone().expect("installed");
+    let mut local = LocalReplica::new(tail, seat_logic.clone());
+    assert!(matches!(replica.book("a1"), ApplyOutcome::Applied(_)));
+    local.instance().expect("caught up");
+    let (plugin, installed_at) = local.cluster_plugin().expect("the cluster's plugin");
+    assert_eq!(plugin.image.hash, seat_logic.image.hash);
+    assert_eq!((installed_at, local.applied()), (1, 2));
+
+    let swapped = replica.apply(Payload::InstallPlugin {
+        image: plugin_file("test/echo.wasm"),
+        bootstrap: false,
+        config: MachineConfig::default(),
+    });
+    assert!(
+        matches!(swapped, ApplyOutcome::PluginInstalled { .. }),
+        "{swapped:?}"
+    );
+    local.instance().expect("rebuilt on the new plugin");
+    let (plugin, installed_at) = local.cluster_plugin().expect("the cluster's plugin");
+    assert_eq!(plugin.info.name, "echo");
+    assert_eq!((installed_at, local.applied()), (3, 3));
 }
 
 #[test]
