@@ -45,6 +45,16 @@ full="$(for p in "${PIDS[@]}"; do printf '%s ' "$(rss_mb "$p")"; done)"
 echo "RESULT rss MB per node: idle $idle| at $total bookings $full"
 snapshot_bytes=$(find "$CLUSTER_DIR/node-0/snapshots" -name '*.snap' -printf '%s\n' | sort -n | tail -1)
 echo "RESULT snapshot: ${snapshot_bytes:-0} bytes"
+# Every base point stops the apply thread while the state is serialised and restored.
+python3 - "$CLUSTER_DIR/node-0.log" <<'PY'
+import re, sys
+points = [tuple(int(v) for v in m.groups()) for m in re.finditer(
+    r"base point index=(\d+) bytes=(\d+) snapshot_ms=(\d+) restore_ms=(\d+)", open(sys.argv[1]).read())]
+if points:
+    index, size, snap, restore = max(points, key=lambda p: p[1])
+    print(f"RESULT base points on node 0: {len(points)}; the largest: {size} bytes at index {index}, "
+          f"snapshot {snap} ms, restore {restore} ms")
+PY
 
 # Restart of a follower holding everything: from its start until it serves a local read with
 # every entry it had applied.
@@ -66,4 +76,6 @@ done
 t1=$(date +%s%N)
 [ "$served" = 1 ] || { echo "RESULT restart: node $victim did not serve within 60 s" >&2; exit 1; }
 echo "RESULT restart: node $victim served with $applied entries applied $(( (t1 - t0) / 1000000 )) ms after its start (target <= 2000)"
+grep -o 'state restored from the latest snapshot.*' "$CLUSTER_DIR/node-$victim.log" | tail -1 |
+  sed 's/^/RESULT restart: /' || true
 stop_cluster

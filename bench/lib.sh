@@ -6,7 +6,9 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEER_BENCH="${PEER_BENCH:-$ROOT/../shared/peer-bench}"
-HOST="$ROOT/target/release/host"
+# RESERVOIR_HOST and RESERVOIR_PLUGIN measure another build (an A/B run) instead of this tree's.
+HOST="${RESERVOIR_HOST:-$ROOT/target/release/host}"
+PLUGIN="${RESERVOIR_PLUGIN:-$ROOT/plugins/seat.wasm}"
 WORK="${BENCH_DIR:-/tmp/reservoir-bench}"
 API_PORTS=(7101 7102 7103)
 EPS="127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103"
@@ -17,7 +19,9 @@ if [ ! -f "$PEER_BENCH/common.sh" ]; then
   exit 2
 fi
 # The host first: common.sh exports CARGO_TARGET_DIR for the load generator's build.
-cargo build --release -q -p host --manifest-path "$ROOT/Cargo.toml" --target-dir "$ROOT/target"
+if [ -z "${RESERVOIR_HOST:-}" ]; then
+  cargo build --release -q -p host --manifest-path "$ROOT/Cargo.toml" --target-dir "$ROOT/target"
+fi
 # shellcheck source=/dev/null
 source "$PEER_BENCH/common.sh"
 build_loadgen
@@ -58,7 +62,7 @@ start_cluster() {
 # start_node ID: (re)starts one node of the current cluster in the background.
 start_node() {
   "$HOST" --id "$1" --prod --config bench --config-file "$CLUSTER_DIR/config.json" \
-    --plugin "$ROOT/plugins/seat.wasm" --data-dir "$CLUSTER_DIR/node-$1" \
+    --plugin "$PLUGIN" --data-dir "$CLUSTER_DIR/node-$1" \
     --cache-dir "$WORK/compiled" "${NODE_FLAGS[@]}" >>"$CLUSTER_DIR/node-$1.log" 2>&1 &
   PIDS[$1]=$!
   STARTED_PIDS+=($!)

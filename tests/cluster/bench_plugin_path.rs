@@ -165,8 +165,9 @@ fn run_one(
     response
 }
 
-/// The whole flow on one side: a theater, the showtimes, then the bookings.
-fn measure(path: &mut dyn PluginPath) -> Spent {
+/// The whole flow on one side: a theater, the showtimes, then `bookings` bookings by `users`
+/// customers.
+fn measure(path: &mut dyn PluginPath, bookings: u32, users: u32) -> Spent {
     let mut index = 0;
     let mut setup = Spent::default();
     let rows: Vec<_> = (0..ROWS)
@@ -183,7 +184,7 @@ fn measure(path: &mut dyn PluginPath) -> Spent {
     let theater: serde_json::Value = serde_json::from_slice(&body).expect("theater json");
     let theater_id = theater["id"].as_u64().expect("theater id");
     let per_showtime = u32::from(ROWS) * SEATS_PER_ROW;
-    let showtimes = BOOKINGS.div_ceil(per_showtime);
+    let showtimes = bookings.div_ceil(per_showtime);
     for s in 0..showtimes {
         let body = serde_json::json!({"id": 5000 + s, "movie_id": 1, "theater_id": theater_id,
             "starts_at": "2027-01-31T20:00:00Z", "price_cents": 1000});
@@ -201,12 +202,12 @@ fn measure(path: &mut dyn PluginPath) -> Spent {
         );
     }
     let mut spent = Spent::default();
-    for n in 0..BOOKINGS {
+    for n in 0..bookings {
         let showtime = 5000 + n / per_showtime;
         let seat = n % per_showtime;
         let row = (b'a' + (seat / SEATS_PER_ROW) as u8) as char;
         let body = serde_json::json!({"seats": [format!("{row}{}", seat % SEATS_PER_ROW + 1)],
-            "user": format!("u{n}")});
+            "user": format!("u{}", n % users.max(1))});
         let path_ = format!("/api/showtimes/{showtime}/bookings");
         let (status, body) = run_one(
             path,
@@ -240,7 +241,7 @@ fn plugin_path_benchmark() {
     let sides: [(&str, &mut dyn PluginPath); 2] = [("wasm", &mut wasm), ("native", &mut native)];
     let mut figures = Vec::new();
     for (name, side) in sides {
-        let spent = measure(side);
+        let spent = measure(side, BOOKINGS, BOOKINGS);
         figures.push((name, spent));
     }
     for (name, spent) in &figures {
@@ -259,5 +260,53 @@ fn plugin_path_benchmark() {
         figures[0].1.route.as_secs_f64() / figures[1].1.route.as_secs_f64(),
         figures[0].1.apply.as_secs_f64() / figures[1].1.apply.as_secs_f64(),
         figures[0].1.render.as_secs_f64() / figures[1].1.render.as_secs_f64(),
+    );
+}
+
+/// Benchmark (release build, ignored by default): how long a rebuild from snapshot bytes takes
+/// (what every base point and every restart pays), in the component and natively, for a state
+/// of `RESTORE_BOOKINGS` (default 300,000) one-seat bookings by 64 customers, as the fill
+/// benchmark makes:
+/// `cargo test --release -p host --test cluster restore_benchmark -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark: run in release with --ignored --nocapture"]
+fn restore_benchmark() {
+    let bookings: u32 = std::env::var("RESTORE_BOOKINGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300_000);
+    let mut native = Native(native::Machine::new());
+    measure(&mut native, bookings, 64);
+    let started = Instant::now();
+    let bytes = native.0.snapshot();
+    let native_snapshot = started.elapsed();
+
+    let runtime = Runtime::new();
+    let image = PluginImage::new(std::fs::read(seat_plugin()).expect("plugins/seat.wasm"));
+    let limits = Limits::default();
+    let plugin = runtime.load(&image, limits.stack_bytes).expect("load");
+    let started = Instant::now();
+    let mut wasm = plugin.instantiate(limits).expect("instantiate");
+    wasm.restore(&bytes).expect("call").expect("restored");
+    let wasm_restore = started.elapsed();
+    let started = Instant::now();
+    let written = wasm.snapshot().expect("snapshot");
+    let wasm_snapshot = started.elapsed();
+    assert_eq!(written, bytes, "the component writes back what it restored");
+
+    let started = Instant::now();
+    let mut again = native::Machine::new();
+    again.restore(&bytes).expect("restored natively");
+    let native_restore = started.elapsed();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "RESTORE bookings={bookings} bytes={} wasm_restore_ms={:.0} native_restore_ms={:.0} \
+         wasm_snapshot_ms={:.0} native_snapshot_ms={:.0} restore_wasm/native={:.2}",
+        bytes.len(),
+        ms(wasm_restore),
+        ms(native_restore),
+        ms(wasm_snapshot),
+        ms(native_snapshot),
+        wasm_restore.as_secs_f64() / native_restore.as_secs_f64()
     );
 }

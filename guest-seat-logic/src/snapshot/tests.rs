@@ -560,7 +560,8 @@ proptest! {
 }
 
 /// How long snapshot and restore take natively for a state of `RESERVOIR_BOOKINGS` (default
-/// 200,000) one-seat bookings by 64 customers, as the fill benchmark makes. A profiling aid:
+/// 200,000) one-seat bookings by `RESERVOIR_USERS` (default 64, as the fill benchmark makes)
+/// customers. A profiling aid:
 /// `cargo test --release -p guest-seat-logic large_state -- --ignored --nocapture`.
 #[test]
 #[ignore = "profiling aid: run in release with --ignored --nocapture"]
@@ -569,6 +570,10 @@ fn large_state_snapshot_and_restore_timing() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
+    let users: u64 = std::env::var("RESERVOIR_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
     let mut machine = Machine::new();
     let mut index = 0;
     let mut run = |machine: &mut Machine, command: Command| {
@@ -628,7 +633,7 @@ fn large_state_snapshot_and_restore_timing() {
             Command::Book {
                 showtime,
                 seats: vec![SeatId::new((place / 100) as u8, place % 100 + 1)],
-                user: format!("client-{}", n % 64),
+                user: format!("client-{}", n % users.max(1)),
                 token: digest(Kind::Booking),
             },
         );

@@ -525,6 +525,7 @@ impl Node {
             options.local_instances,
             opened.machine.tail(),
             own_plugin.clone(),
+            opened.machine.take_seed(),
         );
         let (shutdown_tx, _) = watch::channel(false);
         let (recovered, _) = watch::channel(options.storage == Storage::Memory);

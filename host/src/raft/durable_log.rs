@@ -73,6 +73,16 @@ const COMMITTED: &str = "committed";
 const LAST_PURGED: &str = "last_purged";
 const IDENTITY: &str = "identity";
 
+/// Memtable sizes: fjall replays its journal at open, and the journal keeps everything not yet
+/// flushed into tables, so small memtables keep a restart short. With fjall's defaults (64 MiB
+/// memtables, 512 MiB of journal) a node that had taken 300,000 bookings replayed a 37 MB
+/// journal for 1.3 s before it could start. The meta keyspace changes with every commit (the
+/// committed id): its memtable must rotate too, or it pins every journal file since the start.
+const LOGS_MEMTABLE_BYTES: u64 = 8 << 20;
+const META_MEMTABLE_BYTES: u64 = 1 << 20;
+/// The journal size at which fjall flushes every keyspace regardless (its least allowed value).
+const MAX_JOURNAL_BYTES: u64 = 64 << 20;
+
 /// Which node and cluster a data dir belongs to, so a node never runs on another node's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
@@ -298,8 +308,12 @@ impl DurableLogStore {
     ) -> Result<Self, DurableLogError> {
         let db = open_database(dir)?;
         // Both names are valid keyspace names (fjall panics only on invalid ones).
-        let meta = db.keyspace(META, KeyspaceCreateOptions::default)?;
-        let logs = db.keyspace(LOGS, KeyspaceCreateOptions::default)?;
+        let meta = db.keyspace(META, || {
+            KeyspaceCreateOptions::default().max_memtable_size(META_MEMTABLE_BYTES)
+        })?;
+        let logs = db.keyspace(LOGS, || {
+            KeyspaceCreateOptions::default().max_memtable_size(LOGS_MEMTABLE_BYTES)
+        })?;
 
         let cache = MetaCache {
             vote: get_meta(&meta, VOTE)?,
@@ -412,7 +426,11 @@ impl DurableLogStore {
 /// Opens fjall in `dir`, turning a panic inside its recovery (it has `expect`s on what it reads)
 /// into an error: a damaged data dir must fail the open, not the process.
 fn open_database(dir: &Path) -> Result<Database, DurableLogError> {
-    let opened = catch_unwind(AssertUnwindSafe(|| Database::builder(dir).open()));
+    let opened = catch_unwind(AssertUnwindSafe(|| {
+        Database::builder(dir)
+            .max_journaling_size(MAX_JOURNAL_BYTES)
+            .open()
+    }));
     match opened {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(fjall::Error::Locked)) => Err(DurableLogError::Locked {

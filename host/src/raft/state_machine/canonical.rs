@@ -128,6 +128,10 @@ impl Canonical {
     /// Replaces everything with a snapshot's state, rebuilding the instance from its bytes: the
     /// same base point every other replica rebuilt at.
     ///
+    /// With `seed`, a second instance (for a local worker) restores the same state on another
+    /// thread meanwhile and is returned: at start-up the first read then does not wait for a
+    /// second restore after the canonical one (they take seconds for a large state).
+    ///
     /// # Errors
     /// Why the snapshot cannot be used (its plugin is refused, or it refuses the state); nothing
     /// is replaced then.
@@ -135,16 +139,28 @@ impl Canonical {
         &mut self,
         meta: &SnapshotMeta,
         image: SnapshotImage,
-    ) -> Result<(), String> {
+        seed: bool,
+    ) -> Result<Option<Instance>, String> {
         let index = meta.last_log_id.map_or(0, |id| id.index);
         let state = image.state;
+        let mut seeded = None;
         let (active, deadline) = match &image.plugin {
             None => (None, None),
             Some(plugin_image) => {
                 let plugin = self
                     .load(plugin_image, &image.config)
                     .map_err(|e| format!("the snapshot's plugin is refused: {e}"))?;
-                let (instance, deadline) = rebuild(&plugin, &image.config, &state, &[])
+                let restored = std::thread::scope(|scope| {
+                    let seeding = seed
+                        .then(|| scope.spawn(|| rebuild(&plugin, &image.config, &state, &[]).ok()));
+                    let canonical = rebuild(&plugin, &image.config, &state, &[]);
+                    seeded = seeding
+                        .and_then(|seeding| seeding.join().ok())
+                        .flatten()
+                        .map(|(instance, _)| instance);
+                    canonical
+                });
+                let (instance, deadline) = restored
                     .map_err(|e| format!("the snapshot's plugin cannot restore it: {e}"))?;
                 (
                     Some(Active {
@@ -166,7 +182,7 @@ impl Canonical {
         self.membership = meta.last_membership.clone();
         self.start_tail(index, state, false);
         self.tail.set_applied(index);
-        Ok(())
+        Ok(seeded)
     }
 
     fn load(

@@ -59,6 +59,33 @@ pub struct LocalReplica {
     applied: u64,
 }
 
+/// An instance restored from the tail's current base, before any entry since (see
+/// [`Machine::take_seed`](super::Machine::take_seed)).
+pub struct Seed {
+    instance: Instance,
+    plugin: Arc<LoadedPlugin>,
+    installed_at: u64,
+    generation: u64,
+    epoch: u64,
+    applied: u64,
+}
+
+impl Seed {
+    /// A seed for `tail`, whose base `instance` has just restored (`None` before the first
+    /// install: there is nothing to seed).
+    pub(super) fn new(instance: Instance, tail: &Tail) -> Option<Seed> {
+        let base = tail.base();
+        Some(Seed {
+            instance,
+            plugin: base.plugin.clone()?,
+            installed_at: base.installed_at,
+            generation: tail.generation(),
+            epoch: tail.epoch(),
+            applied: base.index,
+        })
+    }
+}
+
 impl LocalReplica {
     pub(super) fn new(tail: Arc<Tail>, fallback: Arc<LoadedPlugin>) -> Self {
         LocalReplica {
@@ -70,6 +97,20 @@ impl LocalReplica {
             epoch: 0,
             position: 0,
             applied: 0,
+        }
+    }
+
+    /// A replica starting from a seed instead of restoring the base itself.
+    pub(super) fn seeded(tail: Arc<Tail>, fallback: Arc<LoadedPlugin>, seed: Seed) -> Self {
+        LocalReplica {
+            tail,
+            fallback,
+            instance: Some(seed.instance),
+            cluster_plugin: Some((seed.plugin, seed.installed_at)),
+            generation: seed.generation,
+            epoch: seed.epoch,
+            position: 0,
+            applied: seed.applied,
         }
     }
 
@@ -182,13 +223,23 @@ pub struct LocalPool {
 }
 
 impl LocalPool {
-    /// Starts `size` workers (at least one), each with its own instance following `tail`.
-    pub fn start(size: usize, tail: Arc<Tail>, fallback: Arc<LoadedPlugin>) -> Self {
+    /// Starts `size` workers (at least one), each with its own instance following `tail`;
+    /// the first starts from `seed` if there is one.
+    pub fn start(
+        size: usize,
+        tail: Arc<Tail>,
+        fallback: Arc<LoadedPlugin>,
+        seed: Option<Seed>,
+    ) -> Self {
         let (tx, rx) = crossbeam_channel::bounded::<Job>(QUEUE_DEPTH);
+        let mut seed = seed;
         let workers = (0..size.max(1))
             .map(|n| {
                 let rx = rx.clone();
-                let replica = LocalReplica::new(tail.clone(), fallback.clone());
+                let replica = match seed.take() {
+                    Some(seed) => LocalReplica::seeded(tail.clone(), fallback.clone(), seed),
+                    None => LocalReplica::new(tail.clone(), fallback.clone()),
+                };
                 std::thread::Builder::new()
                     .name(format!("plugin-local-{n}"))
                     .spawn(move || work(rx, replica))

@@ -17,7 +17,7 @@ pub mod request_keys;
 pub mod tail;
 
 use std::io;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 
 use futures_util::{Stream, StreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
@@ -27,6 +27,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 pub use canonical::Poisoned;
 use canonical::{Canonical, SnapshotJob};
 use image::InstallRecord;
+use local::Seed;
 use tail::Tail;
 
 use super::entry::{ApplyOutcome, MachineConfig};
@@ -121,6 +122,8 @@ pub struct Machine {
     tail: Arc<Tail>,
     store: SnapshotStore,
     runtime: Arc<Runtime>,
+    /// See [`Machine::take_seed`].
+    seed: Mutex<Option<Seed>>,
 }
 
 /// Commit announcements buffered per subscriber before it counts as lagging.
@@ -134,10 +137,19 @@ impl Machine {
     /// If the snapshot cannot be read or restored.
     pub fn open(runtime: Arc<Runtime>, store: SnapshotStore) -> Result<Arc<Machine>, String> {
         let mut canonical = Canonical::new(runtime.clone());
+        let mut seed = None;
         if let Some(current) = store.current() {
+            let started = std::time::Instant::now();
             let (meta, image) = read_file(&current.path).map_err(|e| e.to_string())?;
-            canonical.restore_snapshot(&meta, image)?;
-            tracing::info!(index = ?meta.last_log_id.map(|id| id.index), "state restored from the latest snapshot");
+            let read = started.elapsed();
+            let seeded = canonical.restore_snapshot(&meta, image, true)?;
+            seed = seeded.and_then(|instance| Seed::new(instance, &canonical.tail));
+            tracing::info!(
+                index = ?meta.last_log_id.map(|id| id.index),
+                read_ms = read.as_millis() as u64,
+                restore_ms = (started.elapsed() - read).as_millis() as u64,
+                "state restored from the latest snapshot"
+            );
         }
         let (status_tx, status) = watch::channel(status_of(&canonical));
         let (deadline_tx, deadline) = watch::channel(canonical.deadline);
@@ -180,7 +192,14 @@ impl Machine {
             tail,
             store,
             runtime,
+            seed: Mutex::new(seed),
         }))
+    }
+
+    /// The local instance restored beside the canonical one at start-up, once (for the first
+    /// local worker).
+    pub fn take_seed(&self) -> Option<Seed> {
+        self.seed.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// What the apply thread published last.
@@ -380,7 +399,7 @@ fn apply_loop(jobs: mpsc::Receiver<Job>, mut canonical: Canonical, out: Publishe
                 let _ = reply.send(job);
             }
             Job::InstallSnapshot { meta, image, reply } => {
-                let result = canonical.restore_snapshot(&meta, *image);
+                let result = canonical.restore_snapshot(&meta, *image, false).map(|_| ());
                 if result.is_ok() {
                     let (index, term) = meta
                         .last_log_id

@@ -127,6 +127,11 @@ impl Tail {
         }
     }
 
+    /// The base generation: changes with every base point.
+    pub fn generation(&self) -> u64 {
+        self.read().generation
+    }
+
     /// The plugin epoch: changes whenever the plugin or its limits may have changed.
     pub fn epoch(&self) -> u64 {
         self.read().epoch

@@ -90,7 +90,7 @@ impl Replica {
         let mut replica = Replica::empty();
         replica
             .canonical
-            .restore_snapshot(meta, image)
+            .restore_snapshot(meta, image, false)
             .expect("restore");
         replica.index = meta.last_log_id.map_or(0, |id| id.index);
         replica
@@ -437,6 +437,39 @@ fn membership_and_blank_entries_reach_no_plugin() {
         payload: EntryPayload::Blank,
     };
     assert_eq!(replica.apply_entry(blank), ApplyOutcome::Nothing);
+}
+
+/// A node that starts from a snapshot restores a local instance beside the canonical one: the
+/// first read then finds the state restored (the seed) instead of restoring it again.
+#[test]
+fn a_machine_opened_on_a_snapshot_seeds_a_local_instance_with_its_state() {
+    let mut source = Replica::bundled(config(Limits::default(), 16));
+    for line in ["a1", "a2", "b1 b2", "c3"].iter().cycle().take(40) {
+        source.book(line);
+    }
+    let (meta, image) = source.snapshots.last().cloned().expect("a base point");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SnapshotStore::open(dir.path(), u64::MAX).expect("store");
+    store.save(&meta, &image).expect("save");
+
+    let machine = Machine::open(runtime(), store).expect("machine");
+    let seed = machine
+        .take_seed()
+        .expect("a seed beside the canonical restore");
+    assert!(machine.take_seed().is_none(), "one seed, taken once");
+    let tail = machine.tail();
+    let fallback = tail.base().plugin.clone().expect("plugin");
+    let mut local = LocalReplica::seeded(tail.clone(), fallback, seed);
+    let index = meta.last_log_id.map(|id| id.index).expect("index");
+    assert_eq!(local.applied(), index);
+    let (_, installed_at) = local.cluster_plugin().expect("the cluster's plugin");
+    assert_eq!(installed_at, 1);
+    let bytes = local
+        .instance()
+        .expect("seeded")
+        .snapshot()
+        .expect("snapshot");
+    assert_eq!(Digest::of(&bytes).hex(), hash_of(&tail));
 }
 
 /// openraft builds snapshots concurrently with installing one it received, and this node's
