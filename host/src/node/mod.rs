@@ -357,6 +357,9 @@ fn raft_config(options: &NodeOptions) -> Result<openraft::Config, StartError> {
 struct Opened {
     raft: Raft,
     machine: Arc<Machine>,
+    /// Started before Raft, so local instances follow the tail while Raft re-applies the log
+    /// at start-up instead of catching up afterwards.
+    local: LocalPool,
     reader: inspect::LogReader,
     fresh: bool,
     scratch: Option<tempfile::TempDir>,
@@ -365,10 +368,19 @@ struct Opened {
 async fn open_storage(
     options: &NodeOptions,
     runtime: Arc<Runtime>,
+    own_plugin: Arc<LoadedPlugin>,
     network: Network,
     clock: LogClock,
     metrics: &Metrics,
 ) -> Result<Opened, StartError> {
+    let start_local = |machine: &Machine| {
+        LocalPool::start(
+            options.local_instances,
+            machine.tail(),
+            own_plugin.clone(),
+            machine.take_seed(),
+        )
+    };
     let config = Arc::new(raft_config(options)?);
     let storage_error = |e: &dyn std::fmt::Display| StartError::Storage(e.to_string());
     match &options.storage {
@@ -381,6 +393,7 @@ async fn open_storage(
                 SnapshotStore::open(scratch.path(), u64::MAX).map_err(|e| storage_error(&e))?;
             store.set_metrics(metrics.snapshots.clone());
             let machine = Machine::open(runtime, store).map_err(|e| storage_error(&e))?;
+            let local = start_local(&machine);
             let log = MemLogStore::new().with_clock(clock);
             let reader = inspect::LogReader::Memory(log.clone());
             let raft = Raft::new(
@@ -395,6 +408,7 @@ async fn open_storage(
             Ok(Opened {
                 raft,
                 machine,
+                local,
                 reader,
                 fresh: true,
                 scratch: Some(scratch),
@@ -424,6 +438,7 @@ async fn open_storage(
             .await
             .map_err(|e| StartError::Storage(format!("opening the data dir panicked: {e}")))?
             .map_err(StartError::Storage)?;
+            let local = start_local(&machine);
             let mut log = log;
             let reader = inspect::LogReader::Durable(
                 openraft::storage::RaftLogStorage::get_log_reader(&mut log).await,
@@ -440,6 +455,7 @@ async fn open_storage(
             Ok(Opened {
                 raft,
                 machine,
+                local,
                 reader,
                 fresh,
                 scratch: None,
@@ -503,6 +519,7 @@ impl Node {
         let opened = open_storage(
             &options,
             runtime.clone(),
+            own_plugin.clone(),
             Network::new(peers.clone()),
             clock.clone(),
             &metrics,
@@ -521,12 +538,6 @@ impl Node {
         };
         let status = opened.machine.status();
         let applied = status.last_applied.map_or(0, |id| id.index);
-        let local = LocalPool::start(
-            options.local_instances,
-            opened.machine.tail(),
-            own_plugin.clone(),
-            opened.machine.take_seed(),
-        );
         let (shutdown_tx, _) = watch::channel(false);
         let (recovered, _) = watch::channel(options.storage == Storage::Memory);
         let (removed_by, _) = watch::channel(None);
@@ -538,7 +549,7 @@ impl Node {
                 member,
                 raft: opened.raft,
                 machine: opened.machine,
-                local,
+                local: opened.local,
                 own_plugin,
                 proposed_config: options.config,
                 peers,
