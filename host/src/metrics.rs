@@ -469,11 +469,17 @@ pub struct Http {
 
 impl Default for Http {
     fn default() -> Self {
+        // Every kind is exported from the start, at 0: a series that appears only on its first
+        // error gives `rate()` and a scraper's "before" nothing to compare with.
+        let connection_errors = Family::default();
+        for kind in ConnectionError::ALL {
+            drop(connection_errors.get_or_create(&[("kind", kind.name())]));
+        }
         Http {
             responses: Arc::new(StatusCounts::default()),
             connections: Gauge::default(),
             event_streams: Gauge::default(),
-            connection_errors: Family::default(),
+            connection_errors,
         }
     }
 }
@@ -494,6 +500,14 @@ pub enum ConnectionError {
 }
 
 impl ConnectionError {
+    /// Every kind, in label order.
+    pub const ALL: [ConnectionError; 4] = [
+        ConnectionError::Parse,
+        ConnectionError::HeaderTimeout,
+        ConnectionError::Tls,
+        ConnectionError::Io,
+    ];
+
     /// The label value.
     pub fn name(self) -> &'static str {
         match self {

@@ -520,6 +520,14 @@ fn metrics_rise_under_load_and_agree_with_status() {
                 &[("kind", "parse")],
             )
         };
+        // Every kind is exported from the start (at 0 until its first error).
+        let kinds: Vec<String> = scrape(&addrs[0])
+            .family("host_http_connection_errors")
+            .samples
+            .iter()
+            .filter_map(|s| s.labels.get("kind").cloned())
+            .collect();
+        assert_eq!(kinds.len(), 4, "one series per kind: {kinds:?}");
         let before = parse_errors(&addrs[0]);
         let mut stream = std::net::TcpStream::connect(&addrs[0]).expect("connect");
         stream
