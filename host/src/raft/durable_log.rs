@@ -41,9 +41,12 @@
 //! fjall is synchronous. Calls that may touch the disk (any write; reads of entries that may
 //! sit in table files) run under `tokio::task::spawn_blocking`. The vote, committed id and last
 //! purged id are also cached in memory (loaded and checked at open, updated after each durable
-//! write), so `read_vote` and `read_committed` never block.
+//! write), so `read_vote` and `read_committed` never block, and so are the newest entries
+//! (the `recent` module), so replication and the apply read what was just appended without a
+//! hop to the blocking pool.
 
 mod flusher;
+mod recent;
 
 use std::fmt;
 use std::io;
@@ -59,6 +62,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use self::flusher::{Flusher, Pending, Shared, Syncer};
+use self::recent::RecentEntries;
 use super::log_clock::LogClock;
 use super::typ::{Entry, LogId, Vote};
 use super::TypeConfig;
@@ -241,6 +245,8 @@ struct Inner {
     /// Copies of the small `meta` records, loaded at open and replaced after each write of them
     /// succeeds. A std `Mutex`: every critical section is a copy, never held across `.await`.
     cache: Mutex<MetaCache>,
+    /// The newest entries, so replication and the apply read them without fjall.
+    recent: RecentEntries,
     db: Database,
     meta: Keyspace,
     logs: Keyspace,
@@ -330,6 +336,7 @@ impl DurableLogStore {
             flusher,
             shared,
             cache: Mutex::new(cache),
+            recent: RecentEntries::default(),
             db,
             meta,
             logs,
@@ -659,6 +666,7 @@ impl Inner {
             callback.io_completed(Err(io::Error::other(e.to_string())));
             return Err(e);
         }
+        self.recent.appended(entries);
         let pending = Pending {
             callback,
             entries: entries.len() as u64,
@@ -703,6 +711,7 @@ impl Inner {
         // depended on their removal was acknowledged: as if the truncating message never came.
         let keys = self.keys(first, u64::MAX)?;
         if keys.is_empty() {
+            self.recent.truncated_from(first);
             return Ok(());
         }
         // One batch: all the entries go, or none (never a hole).
@@ -710,7 +719,9 @@ impl Inner {
         for key in keys {
             batch.remove(&self.logs, key);
         }
-        self.commit(batch)
+        self.commit(batch)?;
+        self.recent.truncated_from(first);
+        Ok(())
     }
 
     fn purge(&self, log_id: LogId) -> Result<(), DurableLogError> {
@@ -731,6 +742,7 @@ impl Inner {
             batch.remove(&self.logs, key);
         }
         self.commit(batch)?;
+        self.recent.purged_through(log_id.index);
         self.cache().last_purged = Some(log_id);
         Ok(())
     }
@@ -753,6 +765,10 @@ async fn read_entries<RB: RangeBounds<u64>>(
     let Some((first, last)) = inclusive(&range) else {
         return Ok(Vec::new());
     };
+    // The newest entries come from memory on this task; older ones may need the disk.
+    if let Some(entries) = inner.recent.get(first, last) {
+        return Ok(entries);
+    }
     blocking(inner, move |inner| inner.entries(first, last)).await
 }
 
