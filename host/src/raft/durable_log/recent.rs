@@ -137,9 +137,8 @@ impl Window {
 fn approx_bytes(entry: &Entry) -> usize {
     let payload = match &entry.payload {
         EntryPayload::Normal(envelope) => match &envelope.payload {
-            Payload::Command(command) | Payload::KeyedCommand { command, .. } => command.len(),
             Payload::InstallPlugin { image, .. } => image.bytes.len(),
-            Payload::Configure(_) | Payload::Checkpoint => 0,
+            other => other.command().map_or(0, <[u8]>::len),
         },
         EntryPayload::Blank | EntryPayload::Membership(_) => 0,
     };

@@ -355,12 +355,12 @@ fn a_bootstrap_install_never_replaces_the_current_plugin_and_bad_images_are_refu
 fn a_local_replica_names_the_plugin_and_install_of_the_state_it_holds() {
     let mut replica = Replica::bundled(MachineConfig::default());
     let tail = replica.canonical.tail.clone();
-    let seat_logic = tail.base().plugin.clone().expect("installed");
-    let mut local = LocalReplica::new(tail, seat_logic.clone());
+    let bundled = tail.base().plugin.clone().expect("installed");
+    let mut local = LocalReplica::new(tail, bundled.clone());
     assert!(matches!(replica.book("a1"), ApplyOutcome::Applied(_)));
     local.instance().expect("caught up");
     let (plugin, installed_at) = local.cluster_plugin().expect("the cluster's plugin");
-    assert_eq!(plugin.image.hash, seat_logic.image.hash);
+    assert_eq!(plugin.image.hash, bundled.image.hash);
     assert_eq!((installed_at, local.applied()), (1, 2));
 
     let swapped = replica.apply(Payload::InstallPlugin {
