@@ -373,12 +373,12 @@ async fn open_storage(
     clock: LogClock,
     metrics: &Metrics,
 ) -> Result<Opened, StartError> {
-    let start_local = |machine: &Machine| {
+    let start_local = |machine: &Machine, replay_to: u64| {
         LocalPool::start(
             options.local_instances,
             machine.tail(),
             own_plugin.clone(),
-            machine.take_seed(),
+            machine.take_seed().map(|seed| (seed, replay_to)),
         )
     };
     let config = Arc::new(raft_config(options)?);
@@ -393,7 +393,7 @@ async fn open_storage(
                 SnapshotStore::open(scratch.path(), u64::MAX).map_err(|e| storage_error(&e))?;
             store.set_metrics(metrics.snapshots.clone());
             let machine = Machine::open(runtime, store).map_err(|e| storage_error(&e))?;
-            let local = start_local(&machine);
+            let local = start_local(&machine, 0);
             let log = MemLogStore::new().with_clock(clock);
             let reader = inspect::LogReader::Memory(log.clone());
             let raft = Raft::new(
@@ -422,23 +422,42 @@ async fn open_storage(
             let snapshot_metrics = metrics.snapshots.clone();
             let (log, machine, fresh) = tokio::task::spawn_blocking(move || {
                 let in_dir = |e: &dyn std::fmt::Display| format!("{}: {e}", dir.display());
-                let log = DurableLogStore::open(&dir.join("log")).map_err(|e| in_dir(&e))?;
-                let fresh = log.identity().map_err(|e| in_dir(&e))?.is_none();
-                log.check_identity(id, &cluster).map_err(|e| in_dir(&e))?;
-                let log = log
-                    .with_metrics(log_metrics)
-                    .with_clock(clock)
-                    .map_err(|e| in_dir(&e))?;
-                let store = SnapshotStore::open(&dir.join("snapshots"), 64 << 30)
-                    .map_err(|e| in_dir(&e))?;
-                store.set_metrics(snapshot_metrics);
-                let machine = Machine::open(runtime, store).map_err(|e| in_dir(&e))?;
-                Ok::<_, String>((log, machine, fresh))
+                let open_log = || {
+                    let log = DurableLogStore::open(&dir.join("log")).map_err(|e| in_dir(&e))?;
+                    let fresh = log.identity().map_err(|e| in_dir(&e))?.is_none();
+                    log.check_identity(id, &cluster).map_err(|e| in_dir(&e))?;
+                    let log = log
+                        .with_metrics(log_metrics)
+                        .with_clock(clock)
+                        .map_err(|e| in_dir(&e))?;
+                    Ok::<_, String>((log, fresh))
+                };
+                let open_machine = || {
+                    let store = SnapshotStore::open(&dir.join("snapshots"), 64 << 30)
+                        .map_err(|e| in_dir(&e))?;
+                    store.set_metrics(snapshot_metrics);
+                    Machine::open(runtime, store).map_err(|e| in_dir(&e))
+                };
+                // The log (fjall replays its journal) and the snapshot (the plugin restores
+                // it) are independent files, each about half a second or more to open at a
+                // million bookings: open both at once. A log refused for its identity wins.
+                std::thread::scope(|scope| {
+                    let machine = std::thread::Builder::new()
+                        .name("restore".into())
+                        .spawn_scoped(scope, open_machine)
+                        .map_err(|e| format!("cannot start the restore thread: {e}"))?;
+                    let log = open_log();
+                    let machine = machine
+                        .join()
+                        .map_err(|_| in_dir(&"restoring the latest snapshot panicked"))?;
+                    let (log, fresh) = log?;
+                    Ok::<_, String>((log, machine?, fresh))
+                })
             })
             .await
             .map_err(|e| StartError::Storage(format!("opening the data dir panicked: {e}")))?
             .map_err(StartError::Storage)?;
-            let local = start_local(&machine);
+            let local = start_local(&machine, log.committed().map_or(0, |id| id.index));
             let mut log = log;
             let reader = inspect::LogReader::Durable(
                 openraft::storage::RaftLogStorage::get_log_reader(&mut log).await,

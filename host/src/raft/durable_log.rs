@@ -410,6 +410,11 @@ impl DurableLogStore {
         get_meta(&self.inner.meta, IDENTITY)
     }
 
+    /// The committed log id saved last: where openraft's re-apply at start-up ends.
+    pub fn committed(&self) -> Option<LogId> {
+        self.inner.cache().committed
+    }
+
     /// What the group-commit flusher has done so far.
     pub fn flush_stats(&self) -> FlushStats {
         self.inner.shared.stats()

@@ -10,7 +10,7 @@ use openraft::EntryPayload;
 
 use super::canonical::{Applied, Canonical};
 use super::image::SnapshotImage;
-use super::local::LocalReplica;
+use super::local::{LocalPool, LocalReplica};
 use super::tail::Tail;
 use super::{Machine, StateMachine};
 use crate::plugin::tests::{bundled_plugin, plugin_file};
@@ -470,6 +470,63 @@ fn a_machine_opened_on_a_snapshot_seeds_a_local_instance_with_its_state() {
         .snapshot()
         .expect("snapshot");
     assert_eq!(Digest::of(&bytes).hex(), hash_of(&tail));
+}
+
+/// At a restart from a snapshot the log since is re-applied: only the seeded local worker
+/// follows it (and takes every job) until it has reached the committed index saved before the
+/// restart; then the other workers build their instances, caught up before their first job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_the_other_local_workers_wait_for_the_seeded_one_to_reach_the_log_end() {
+    let mut source = Replica::bundled(config(Limits::default(), 16));
+    for line in ["a1", "a2", "b1 b2", "c3"].iter().cycle().take(40) {
+        source.book(line);
+    }
+    let (meta, image) = source.snapshots.last().cloned().expect("a base point");
+    let base = meta.last_log_id.map(|id| id.index).expect("index");
+    for line in ["d1", "d2", "d3", "e1", "e2"] {
+        source.book(line);
+    }
+    let rest: Vec<Entry> = source.log[base as usize..].to_vec();
+    let replay_to = source.index;
+    assert!(rest.len() >= 5 && rest[0].log_id.index == base + 1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SnapshotStore::open(dir.path(), u64::MAX).expect("store");
+    store.save(&meta, &image).expect("save");
+    let machine = Machine::open(runtime(), store).expect("machine");
+    let seed = machine.take_seed().expect("a seed");
+    let fallback = machine.tail().base().plugin.clone().expect("plugin");
+    let pool = LocalPool::start(2, machine.tail(), fallback, Some((seed, replay_to)));
+    let worker = || {
+        pool.run(|replica| {
+            let name = std::thread::current().name().map(str::to_owned);
+            (name, replica.applied())
+        })
+    };
+
+    // Nothing re-applied yet: every job lands on the seeded worker.
+    for _ in 0..50 {
+        let (name, applied) = worker().await.expect("runs");
+        assert_eq!(name.as_deref(), Some("plugin-local-0"));
+        assert_eq!(applied, base);
+    }
+    machine.apply_batch(rest).await.expect("apply");
+    // Once it reached the end, the other worker joins, already built and caught up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (name, applied) = worker().await.expect("runs");
+        if name.as_deref() == Some("plugin-local-1") {
+            assert_eq!(
+                applied, replay_to,
+                "built and caught up before its first job"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second worker never took a job"
+        );
+        tokio::task::yield_now().await;
+    }
 }
 
 /// openraft builds snapshots concurrently with installing one it received, and this node's
