@@ -457,11 +457,27 @@ async fn open_storage(
             .await
             .map_err(|e| StartError::Storage(format!("opening the data dir panicked: {e}")))?
             .map_err(StartError::Storage)?;
-            let local = start_local(&machine, log.committed().map_or(0, |id| id.index));
+            let committed = log.committed();
+            let local = start_local(&machine, committed.map_or(0, |id| id.index));
             let mut log = log;
-            let reader = inspect::LogReader::Durable(
-                openraft::storage::RaftLogStorage::get_log_reader(&mut log).await,
-            );
+            let mut log_reader = openraft::storage::RaftLogStorage::get_log_reader(&mut log).await;
+            let purged = openraft::storage::RaftLogStorage::get_log_state(&mut log)
+                .await
+                .map_err(|e| StartError::Storage(e.to_string()))?
+                .last_purged_log_id;
+            let started = std::time::Instant::now();
+            let reapplied = machine
+                .reapply_committed(&mut log_reader, purged, committed)
+                .await
+                .map_err(|e| StartError::Storage(format!("re-applying the committed log: {e}")))?;
+            if reapplied > 0 {
+                tracing::info!(
+                    entries = reapplied,
+                    ms = started.elapsed().as_millis() as u64,
+                    "re-applied the committed log"
+                );
+            }
+            let reader = inspect::LogReader::Durable(log_reader);
             let raft = Raft::new(
                 options.id,
                 config,

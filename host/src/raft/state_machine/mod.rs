@@ -6,6 +6,7 @@
 //! - [`tail`]: the base point and the commands since, shared with local instances.
 //! - [`local`]: the pool of node-local instances.
 //! - [`image`]: what a snapshot holds.
+//! - `reapply`: the committed log re-applied at start-up.
 //! - [`request_keys`]: idempotency keys as replicated state.
 //!
 //! [`Machine`] is the handle the node keeps; [`StateMachine`] is openraft's face of it.
@@ -13,6 +14,7 @@
 mod canonical;
 pub mod image;
 pub mod local;
+mod reapply;
 pub mod request_keys;
 pub mod tail;
 
@@ -270,14 +272,16 @@ impl Machine {
     }
 
     async fn apply_batch(&self, entries: Vec<Entry>) -> io::Result<Vec<ApplyOutcome>> {
+        outcomes(self.submit_apply(entries)?).await
+    }
+
+    /// Hands `entries` to the apply thread; [`outcomes`] waits for them.
+    fn submit_apply(&self, entries: Vec<Entry>) -> io::Result<Applying> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job::Apply { entries, reply })
             .map_err(|_| io::Error::other("the apply thread is gone"))?;
-        answer
-            .await
-            .map_err(|_| io::Error::other("the apply thread is gone"))?
-            .map_err(io::Error::other)
+        Ok(answer)
     }
 
     /// Replaces the state with a verified snapshot (see [`StateMachine::install_snapshot`]).
@@ -312,6 +316,17 @@ impl Machine {
             .map_err(io::Error::other)??;
         Ok(())
     }
+}
+
+/// Entries handed to the apply thread, their outcomes to come.
+type Applying = oneshot::Receiver<Result<Vec<ApplyOutcome>, Poisoned>>;
+
+/// The outcomes of entries handed to the apply thread.
+async fn outcomes(applying: Applying) -> io::Result<Vec<ApplyOutcome>> {
+    applying
+        .await
+        .map_err(|_| io::Error::other("the apply thread is gone"))?
+        .map_err(io::Error::other)
 }
 
 /// Where the apply thread publishes.
