@@ -85,9 +85,9 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let _terminal = terminal::TerminalGuard::save();
-    // Subscribed before waiting for the plugin, so the first commits (membership, plugin
-    // install) are noticed on every node's console, not only on the one that started first.
-    let events = node.subscribe();
+    // Subscribed since the node started, so the first commits (membership, plugin install)
+    // are noticed on every node's console, not only on the one that started first.
+    let events = node.subscribe_from_start();
     println!("{}", commands::banner(&node, mode));
     tokio::pin!(shutdown);
     let first_screen = async {

@@ -302,6 +302,9 @@ pub(crate) struct NodeInner {
     /// taking part; the process that runs the node stops then.
     pub(crate) removed_by: watch::Sender<Option<u64>>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Commit announcements since before the node took part (see
+    /// [`Node::subscribe_from_start`]).
+    first_events: std::sync::Mutex<Option<broadcast::Receiver<CommitEvent>>>,
     /// Memory mode's snapshot folder, removed when the node is dropped.
     _scratch: Option<tempfile::TempDir>,
 }
@@ -560,6 +563,8 @@ impl Node {
             &metrics,
         )
         .await?;
+        // Nothing reaches the machine before the peer channel serves, further below.
+        let first_events = opened.machine.subscribe();
         // Decide how this node takes part before any peer can reach it.
         let initialized = opened
             .raft
@@ -602,6 +607,7 @@ impl Node {
                 shutdown_tx,
                 removed_by,
                 tasks: std::sync::Mutex::new(Vec::new()),
+                first_events: std::sync::Mutex::new(Some(first_events)),
                 _scratch: opened.scratch,
             }),
         };
@@ -757,6 +763,20 @@ impl Node {
     /// Subscribes to announcements of every applied entry.
     pub fn subscribe(&self) -> broadcast::Receiver<CommitEvent> {
         self.inner.machine.subscribe()
+    }
+
+    /// The first call: announcements of every entry applied since before this node took part
+    /// (up to the channel's buffer), so a console started after [`Node::start`] returns still
+    /// notices the first commits (the membership may commit before it could subscribe). Later
+    /// calls: as [`Node::subscribe`].
+    pub fn subscribe_from_start(&self) -> broadcast::Receiver<CommitEvent> {
+        let first = self
+            .inner
+            .first_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        first.unwrap_or_else(|| self.subscribe())
     }
 
     /// Waits until the cluster's plugin has been applied on this node.
