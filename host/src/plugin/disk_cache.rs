@@ -79,10 +79,10 @@ impl DiskCache {
         }
     }
 
-    /// Stores a compilation; failures only cost a recompile later, so they are logged, not
-    /// returned.
-    pub fn store(&self, component_hash: &Digest, component: &Component) {
-        if let Err(e) = self.try_store(component_hash, component) {
+    /// Stores a compilation (`Component::serialize` of it); failures only cost a recompile
+    /// later, so they are logged, not returned.
+    pub fn store(&self, component_hash: &Digest, serialized: &[u8]) {
+        if let Err(e) = self.try_store(component_hash, serialized) {
             tracing::warn!(dir = %self.dir.display(), error = %e, "cannot cache the compiled component");
         }
         if let Err(e) = self.evict() {
@@ -118,10 +118,8 @@ impl DiskCache {
         Ok(())
     }
 
-    fn try_store(&self, component_hash: &Digest, component: &Component) -> std::io::Result<()> {
-        let mut compiled = component.serialize().map_err(std::io::Error::other)?;
-        let checksum = Sha256::digest(&compiled);
-        compiled.extend_from_slice(&checksum);
+    fn try_store(&self, component_hash: &Digest, serialized: &[u8]) -> std::io::Result<()> {
+        let checksum = Sha256::digest(serialized);
         std::fs::create_dir_all(&self.dir)?;
         let path = self.path_of(component_hash);
         // Unique temp name: several nodes of a local cluster may share the folder.
@@ -131,7 +129,8 @@ impl DiskCache {
             std::thread::current().id()
         ));
         let mut file = std::fs::File::create(&temp)?;
-        file.write_all(&compiled)?;
+        file.write_all(serialized)?;
+        file.write_all(&checksum)?;
         file.sync_all()?;
         std::fs::rename(&temp, &path)?;
         Ok(())

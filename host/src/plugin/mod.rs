@@ -4,6 +4,7 @@
 //! - [`limits`]: the fuel, memory and stack bounds every call runs under (replicated).
 //! - [`runtime`]: deterministic engines, loading and validating components, a bounded cache of
 //!   compiled ones keyed by content hash.
+//! - [`compile`]: compiling a component, then handing the compiler's freed memory back.
 //! - [`disk_cache`]: compiled components on disk, keyed by component and engine, size-capped.
 //! - [`instance`]: one instantiated plugin with its own `Store`; every export as a typed
 //!   method whose failures come back as [`Fault`]s instead of panics. The `http` and `console`
@@ -12,6 +13,7 @@
 //!   this module.
 
 mod bindings;
+pub mod compile;
 pub mod disk_cache;
 pub mod image;
 pub mod instance;

@@ -19,6 +19,7 @@ use super::bindings::exports::reservoir::plugin::{
     console as wit_console, http as wit_http, machine as wit_machine,
 };
 use super::bindings::{CONSOLE_EXPORT, CONTRACT, HTTP_EXPORT, MACHINE_EXPORT};
+use super::compile::compile;
 use super::disk_cache::DiskCache;
 use super::image::{Digest, PluginImage};
 use super::instance::{HostState, Instance};
@@ -30,6 +31,20 @@ use crate::metrics::PluginCalls;
 /// Compiled components kept in memory, at most this many bytes of compiled code (the plugins in
 /// use stay alive through their own handles even when evicted here).
 pub const MEMORY_CACHE_BYTES: usize = 256 << 20;
+
+/// A deterministic engine enforcing `stack_bytes` (every engine of one stack limit compiles
+/// the same code, so one may load what another compiled).
+fn new_engine(stack_bytes: usize) -> Result<Engine, LoadError> {
+    // Threads stay off: wasmtime is built without its `threads` feature.
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true)
+        .max_wasm_stack(stack_bytes);
+    Engine::new(&config).map_err(|e| LoadError::Engine(one_line(&e)))
+}
 
 /// An error chain on one line: wasmtime's messages can span lines (e.g. byte dumps).
 fn one_line(error: &wasmtime::Error) -> String {
@@ -253,15 +268,7 @@ impl Runtime {
         if let Some(engine) = engines.get(&stack_bytes) {
             return Ok(engine.clone());
         }
-        // Threads stay off: wasmtime is built without its `threads` feature.
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .consume_fuel(true)
-            .cranelift_nan_canonicalization(true)
-            .relaxed_simd_deterministic(true)
-            .max_wasm_stack(stack_bytes);
-        let engine = Engine::new(&config).map_err(|e| LoadError::Engine(one_line(&e)))?;
+        let engine = new_engine(stack_bytes)?;
         engines.insert(stack_bytes, engine.clone());
         Ok(engine)
     }
@@ -299,12 +306,13 @@ impl Runtime {
         let component = match cached {
             Some(component) => component,
             None => {
-                let component = Component::new(&engine, &image.bytes)
+                // A compiling engine of its own, dropped with the compiler's caches once done.
+                let compiled = compile(new_engine(stack_bytes)?, &engine, &image.bytes)
                     .map_err(|e| LoadError::Compile(one_line(&e)))?;
                 if let Some(disk) = &disk {
-                    disk.store(&image.hash, &component);
+                    disk.store(&image.hash, &compiled.serialized);
                 }
-                component
+                compiled.component
             }
         };
         tracing::info!(
