@@ -354,9 +354,8 @@ impl Indexes {
     fn give_seats(&mut self, state: &mut State) -> Result<(), String> {
         self.takes
             .sort_unstable_by_key(|take| (take.showtime, take.seat, take.taker));
-        let same_seat = |pair: &&[Take]| {
-            pair[0].showtime == pair[1].showtime && pair[0].seat == pair[1].seat
-        };
+        let same_seat =
+            |pair: &&[Take]| pair[0].showtime == pair[1].showtime && pair[0].seat == pair[1].seat;
         if let Some(pair) = self.takes.windows(2).find(same_seat) {
             return Err(format!(
                 "snapshot {} and {:?} both hold seat {} of showtime {}",

@@ -358,7 +358,10 @@ fn restore_refuses_overlapping_holds_and_bookings() {
         s.bookings.insert(9, clash);
     });
     // The later record is named first, the one that took the seat before it second.
-    assert!(err.contains("booking #9 and Booking(1) both hold seat"), "{err}");
+    assert!(
+        err.contains("booking #9 and Booking(1) both hold seat"),
+        "{err}"
+    );
     let err = refusal(|s| {
         let active = s
             .holds
