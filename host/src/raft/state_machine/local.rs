@@ -350,13 +350,9 @@ fn work(jobs: Receiver<Job>, mut replica: LocalReplica, start: Start) {
         Start::AfterSeeded(gate) => {
             // Only ever closed, never sent on: any return means go.
             let _ = gate.recv_timeout(START_GATE);
-            match jobs.try_recv() {
-                Ok(job) => job(&mut replica),
-                Err(crossbeam_channel::TryRecvError::Disconnected) => return,
-                Err(crossbeam_channel::TryRecvError::Empty) => {
-                    catch_up_idle(&mut replica);
-                }
-            }
+            // Built before its first job, even with jobs waiting: the seeded worker serves
+            // them meanwhile, and a job here would wait for a whole restore.
+            catch_up_idle(&mut replica);
         }
     }
     let mut pause = IDLE_CATCH_UP;
