@@ -350,9 +350,17 @@ fn work(jobs: Receiver<Job>, mut replica: LocalReplica, start: Start) {
         Start::AfterSeeded(gate) => {
             // Only ever closed, never sent on: any return means go.
             let _ = gate.recv_timeout(START_GATE);
-            // Built before its first job, even with jobs waiting: the seeded worker serves
-            // them meanwhile, and a job here would wait for a whole restore.
+            // A pool stopped meanwhile needs no instance built.
+            let waiting = match jobs.try_recv() {
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return,
+                waiting => waiting.ok(),
+            };
+            // Built before its first job, even one already waiting: the instance answers
+            // for the state the seeded worker reached, not for an empty one.
             catch_up_idle(&mut replica);
+            if let Some(job) = waiting {
+                job(&mut replica);
+            }
         }
     }
     let mut pause = IDLE_CATCH_UP;
